@@ -1,0 +1,241 @@
+#include "event/backends/epoll_backend.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "event/connection.hpp"
+#include "event/loop.hpp"
+#include "os/socket.hpp"
+
+namespace evs::event {
+
+using core::LogLevel;
+using core::Status;
+
+namespace {
+
+std::uint64_t pack(const Connection* c) {
+    return (static_cast<std::uint64_t>(c->generation) << 32) | c->index;
+}
+
+}  // namespace
+
+Status EpollBackend::init() {
+    ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) {
+        loop_.log().write(LogLevel::emerg, errno, "epoll_create1() failed");
+        return Status::error;
+    }
+    events_.resize(static_cast<std::size_t>(std::max(loop_.config().epoll_events, 1)));
+    capabilities_ = k_use_clear | k_use_add_conn | k_use_exclusive;
+    if (probe_rdhup()) {
+        capabilities_ |= k_use_rdhup;
+    }
+    return notify_.init(loop_, *this);
+}
+
+// Whether this kernel reports EPOLLRDHUP (2.6.17+; some emulation layers do not).
+// Knowing it lets a short read mean "drained" and saves the recv() that would
+// return EAGAIN, as nginx's ngx_epoll_test_rdhup().
+bool EpollBackend::probe_rdhup() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+        loop_.log().write(LogLevel::alert, errno, "socketpair() failed");
+        return false;
+    }
+    epoll_event ee{};
+    ee.events = EPOLLET | EPOLLIN | EPOLLRDHUP;
+    bool supported = false;
+    if (::epoll_ctl(ep_, EPOLL_CTL_ADD, pair[0], &ee) == 0) {
+        ::close(pair[1]);
+        pair[1] = -1;
+        epoll_event out{};
+        if (::epoll_wait(ep_, &out, 1, 0) == 1) {
+            supported = (out.events & EPOLLRDHUP) != 0;
+        }
+        ::epoll_ctl(ep_, EPOLL_CTL_DEL, pair[0], &ee);
+    }
+    os::close_fd(pair[0]);
+    os::close_fd(pair[1]);
+    loop_.log().write(LogLevel::debug, 0, "testing the EPOLLRDHUP flag: %s",
+                      supported ? "success" : "fail");
+    return supported;
+}
+
+void EpollBackend::done() {
+    notify_.close();
+    os::close_fd(ep_);
+    ep_ = -1;
+    events_.clear();
+}
+
+Status EpollBackend::control(int op, Connection* c, std::uint32_t events) {
+    epoll_event ee{};
+    ee.events = events;
+    ee.data.u64 = pack(c);
+    if (::epoll_ctl(ep_, op, c->fd, &ee) < 0) {
+        loop_.log().write_conn(LogLevel::alert, errno, c->number, nullptr, nullptr,
+                               "epoll_ctl(%d, %d) failed", op, c->fd);
+        return Status::error;
+    }
+    return Status::ok;
+}
+
+Status EpollBackend::add(Event* ev, unsigned flags) {
+    Connection* c = connection_of(ev);
+    Event* other;
+    std::uint32_t events;
+    std::uint32_t prev;
+    if (!ev->write) {
+        other = &c->write;
+        events = EPOLLIN | EPOLLRDHUP;
+        prev = EPOLLOUT;
+    } else {
+        other = &c->read;
+        events = EPOLLOUT;
+        prev = EPOLLIN | EPOLLRDHUP;
+    }
+
+    int op = EPOLL_CTL_ADD;
+    if (other->active) {
+        op = EPOLL_CTL_MOD;
+        events |= prev;
+    }
+    if (flags & k_exclusive_event) {
+        // EPOLLEXCLUSIVE allows only IN, OUT, ERR, HUP, WAKEUP and ET with it.
+        events &= ~static_cast<std::uint32_t>(EPOLLRDHUP);
+        events |= EPOLLEXCLUSIVE;
+    }
+    const bool edge = (flags & k_clear_event) || (other->active && other->edge);
+    if (edge) {
+        events |= EPOLLET;
+    }
+    if (control(op, c, events) != Status::ok) {
+        return Status::error;
+    }
+    ev->active = 1;
+    ev->edge = edge ? 1 : 0;
+    return Status::ok;
+}
+
+Status EpollBackend::del(Event* ev, unsigned flags) {
+    // The descriptor is about to be closed, which removes it from the interest list:
+    // no syscall is needed.
+    if (flags & k_close_event) {
+        ev->active = 0;
+        return Status::ok;
+    }
+    Connection* c = connection_of(ev);
+    Event* other = ev->write ? &c->read : &c->write;
+    Status status;
+    if (other->active) {
+        std::uint32_t prev = ev->write ? (EPOLLIN | EPOLLRDHUP) : EPOLLOUT;
+        if (other->edge) {
+            prev |= EPOLLET;
+        }
+        status = control(EPOLL_CTL_MOD, c, prev);
+    } else {
+        status = control(EPOLL_CTL_DEL, c, 0);
+    }
+    ev->active = 0;
+    return status;
+}
+
+Status EpollBackend::add_conn(Connection* c) {
+    if (control(EPOLL_CTL_ADD, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP) != Status::ok) {
+        return Status::error;
+    }
+    c->read.active = c->read.edge = 1;
+    c->write.active = c->write.edge = 1;
+    return Status::ok;
+}
+
+Status EpollBackend::del_conn(Connection* c, unsigned flags) {
+    Status status = Status::ok;
+    if (!(flags & k_close_event)) {
+        status = control(EPOLL_CTL_DEL, c, 0);
+    }
+    c->read.active = 0;
+    c->write.active = 0;
+    return status;
+}
+
+Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
+    const int timeout =
+        timer == k_timer_infinite ? -1 : static_cast<int>(std::min<core::Msec>(timer, INT_MAX));
+    const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout);
+    const int err = n < 0 ? errno : 0;
+
+    if (flags & k_update_time) {
+        loop_.time().update();
+    }
+    if (err != 0) {
+        if (err == EINTR) {
+            return Status::ok;
+        }
+        loop_.log().write(LogLevel::alert, err, "epoll_wait() failed");
+        return Status::error;
+    }
+    if (n == 0) {
+        if (timer != k_timer_infinite) {
+            return Status::ok;
+        }
+        loop_.log().write(LogLevel::alert, 0, "epoll_wait() returned no events without timeout");
+        return Status::error;
+    }
+
+    ConnectionPool& pool = loop_.pool();
+    const bool post = (flags & k_post_events) != 0;
+    for (int i = 0; i < n; ++i) {
+        const std::uint64_t data = events_[static_cast<std::size_t>(i)].data.u64;
+        const auto generation = static_cast<std::uint32_t>(data >> 32);
+        Connection* c = pool.slot(static_cast<std::uint32_t>(data));
+
+        // A handler earlier in this batch may have closed this connection, and
+        // even handed its slot to a new one: the event belongs to a previous user.
+        if (c->fd == -1 || c->generation != generation) {
+            loop_.log().write(LogLevel::debug, 0, "epoll: stale event");
+            continue;
+        }
+
+        std::uint32_t revents = events_[static_cast<std::size_t>(i)].events;
+        if (revents & (EPOLLERR | EPOLLHUP)) {
+            // Let whichever direction is active find the error in its next call.
+            revents |= EPOLLIN | EPOLLOUT;
+        }
+
+        Event* rev = &c->read;
+        if ((revents & EPOLLIN) && rev->active) {
+            if (revents & EPOLLRDHUP) {
+                rev->pending_eof = 1;
+            }
+            rev->ready = 1;
+            rev->available = 1;
+            if (post && !c->immediate) {
+                loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
+            } else {
+                rev->handler(rev);
+            }
+        }
+
+        Event* wev = &c->write;
+        if ((revents & EPOLLOUT) && wev->active) {
+            // The read handler may have closed the connection (and reused the slot).
+            if (c->fd == -1 || c->generation != generation) {
+                loop_.log().write(LogLevel::debug, 0, "epoll: stale event");
+                continue;
+            }
+            wev->ready = 1;
+            if (post && !c->immediate) {
+                loop_.post(wev, PostedQueue::normal);
+            } else {
+                wev->handler(wev);
+            }
+        }
+    }
+    return Status::ok;
+}
+
+}  // namespace evs::event

@@ -1,0 +1,86 @@
+#include "event/io.hpp"
+
+#include <cerrno>
+
+#include "event/connection.hpp"
+#include "event/loop.hpp"
+#include "os/socket.hpp"
+
+namespace evs::event {
+
+ssize_t recv(Connection* c, void* buf, std::size_t size) {
+    Event* rev = &c->read;
+    const bool rdhup =
+        (c->loop->capabilities() & (k_use_rdhup | k_use_clear)) == (k_use_rdhup | k_use_clear);
+    if (rdhup && !rev->available && !rev->pending_eof) {
+        // The last read drained the socket and no new edge has arrived since.
+        rev->ready = 0;
+        return k_io_again;
+    }
+    const auto n = os::recv(c->fd, buf, size);
+    if (n) {
+        if (*n == 0) {
+            rev->ready = 0;
+            rev->eof = 1;
+            return 0;
+        }
+        if (*n < size && !rev->pending_eof && (rdhup || (c->loop->capabilities() & k_use_level))) {
+            // Drained. A level-triggered backend will simply report it again.
+            rev->ready = 0;
+            rev->available = 0;
+        }
+        return static_cast<ssize_t>(*n);
+    }
+    rev->ready = 0;
+    if (n.error() == EAGAIN || n.error() == EWOULDBLOCK) {
+        rev->available = 0;
+        return k_io_again;
+    }
+    rev->error = 1;
+    errno = n.error();
+    return k_io_error;
+}
+
+ssize_t send(Connection* c, const void* buf, std::size_t size) {
+    Event* wev = &c->write;
+    const auto n = os::send(c->fd, buf, size);
+    if (n) {
+        if (*n < size) {
+            wev->ready = 0;
+        }
+        c->sent += *n;
+        return static_cast<ssize_t>(*n);
+    }
+    wev->ready = 0;
+    if (n.error() == EAGAIN || n.error() == EWOULDBLOCK) {
+        return k_io_again;
+    }
+    wev->error = 1;
+    errno = n.error();
+    return k_io_error;
+}
+
+ssize_t writev(Connection* c, const iovec* iov, int count) {
+    Event* wev = &c->write;
+    std::size_t size = 0;
+    for (int i = 0; i < count; ++i) {
+        size += iov[i].iov_len;
+    }
+    const auto n = os::writev(c->fd, iov, count);
+    if (n) {
+        if (*n < size) {
+            wev->ready = 0;
+        }
+        c->sent += *n;
+        return static_cast<ssize_t>(*n);
+    }
+    wev->ready = 0;
+    if (n.error() == EAGAIN || n.error() == EWOULDBLOCK) {
+        return k_io_again;
+    }
+    wev->error = 1;
+    errno = n.error();
+    return k_io_error;
+}
+
+}  // namespace evs::event

@@ -1,0 +1,185 @@
+#include "event/listening.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "event/connection.hpp"
+#include "event/loop.hpp"
+#include "os/socket.hpp"
+
+namespace evs::event {
+
+namespace {
+const int k_on = 1;
+}  // namespace
+
+core::Result<void> open_listening(Listening* ls, const char** failed_call) {
+    const int family = ls->address.family();
+    auto sock = os::socket_nonblocking(family, SOCK_STREAM);
+    if (!sock) {
+        *failed_call = "socket()";
+        return core::Result<void>::failure(sock.error());
+    }
+    const int fd = *sock;
+    auto fail = [&](const char* call) {
+        const int err = errno;
+        os::close_fd(fd);
+        *failed_call = call;
+        return core::Result<void>::failure(err);
+    };
+    const ListenOptions& o = ls->options;
+    const bool inet = family == AF_INET || family == AF_INET6;
+
+    if (inet && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &k_on, sizeof(int)) < 0) {
+        return fail("setsockopt(SO_REUSEADDR)");
+    }
+    if (o.reuseport && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &k_on, sizeof(int)) < 0) {
+        return fail("setsockopt(SO_REUSEPORT)");
+    }
+    if (family == AF_INET6 &&
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &o.ipv6only, sizeof(int)) < 0) {
+        return fail("setsockopt(IPV6_V6ONLY)");
+    }
+    if (o.rcvbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof(int)) < 0) {
+        return fail("setsockopt(SO_RCVBUF)");
+    }
+    if (o.sndbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o.sndbuf, sizeof(int)) < 0) {
+        return fail("setsockopt(SO_SNDBUF)");
+    }
+    if (inet && o.so_keepalive >= 0) {
+        if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o.so_keepalive, sizeof(int)) < 0) {
+            return fail("setsockopt(SO_KEEPALIVE)");
+        }
+        if (o.keepidle > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepidle, sizeof(int)) < 0) {
+            return fail("setsockopt(TCP_KEEPIDLE)");
+        }
+        if (o.keepintvl > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepintvl, sizeof(int)) < 0) {
+            return fail("setsockopt(TCP_KEEPINTVL)");
+        }
+        if (o.keepcnt > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepcnt, sizeof(int)) < 0) {
+            return fail("setsockopt(TCP_KEEPCNT)");
+        }
+    }
+    if (family == AF_UNIX) {
+        // A stale socket file left by a crash would make bind() fail with EADDRINUSE.
+        const auto* un = reinterpret_cast<const sockaddr_un*>(ls->address.get());
+        if (un->sun_path[0] != '\0') {
+            ::unlink(un->sun_path);
+        }
+    }
+    if (::bind(fd, ls->address.get(), ls->address.length) < 0) {
+        return fail("bind()");
+    }
+    if (::listen(fd, o.backlog) < 0) {
+        return fail("listen()");
+    }
+    if (inet && o.deferred) {
+        // The value is the seconds the kernel waits for data before giving up.
+        const int timeout = 1;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &timeout, sizeof(int)) < 0) {
+            return fail("setsockopt(TCP_DEFER_ACCEPT)");
+        }
+    }
+    if (inet && o.fastopen >= 0 &&
+        ::setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen, sizeof(int)) < 0) {
+        return fail("setsockopt(TCP_FASTOPEN)");
+    }
+    if (ls->address.port() == 0 && inet) {
+        // "listen 127.0.0.1:0" (tests): learn the port the kernel chose.
+        socklen_t len = sizeof(ls->address.storage);
+        ::getsockname(fd, ls->address.get(), &len);
+        ls->address.length = len;
+    }
+    ls->fd = fd;
+    return {};
+}
+
+void close_listening(Listening* ls) {
+    os::close_fd(ls->fd);
+    ls->fd = -1;
+}
+
+void accept_handler(Event* ev) {
+    Connection* lc = connection_of(ev);
+    Listening* ls = lc->listening;
+    Loop& loop = *lc->loop;
+
+    if (ev->timedout) {
+        // accept_mutex_delay after EMFILE/ENFILE: try again.
+        if (loop.enable_accept_events() != core::Status::ok) {
+            return;
+        }
+        ev->timedout = 0;
+    }
+
+    bool more = true;
+    while (more) {
+        more = loop.config().multi_accept;
+        PeerAddress peer;
+        socklen_t len = sizeof(peer.addr);
+        auto accepted = os::accept_nonblocking(ls->fd, &peer.addr.sa, &len);
+        if (!accepted) {
+            const int err = accepted.error();
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                return;
+            }
+            if (err == ECONNABORTED) {
+                // The client gave up while queued; the next one may be waiting.
+                loop.log().write(core::LogLevel::error, err, "accept4() failed");
+                continue;
+            }
+            loop.log().write(core::LogLevel::crit, err, "accept4() failed");
+            if (err == EMFILE || err == ENFILE) {
+                // Out of descriptors: stop accepting everywhere so that the loop
+                // keeps serving the connections it has, and retry shortly.
+                if (loop.disable_accept_events() != core::Status::ok) {
+                    return;
+                }
+                if (loop.has_accept_mutex()) {
+                    // Another worker may have descriptors to spare: let it accept,
+                    // and sit out one turn before competing again.
+                    loop.release_accept_mutex();
+                    loop.accept_disabled = 1;
+                } else {
+                    loop.add_timer(ev, loop.config().accept_mutex_delay);
+                }
+            }
+            return;
+        }
+
+        const int fd = *accepted;
+        peer.length = len;
+        ConnectionPool& pool = loop.pool();
+        loop.accept_disabled = static_cast<std::int64_t>(pool.capacity() / 8) -
+                               static_cast<std::int64_t>(pool.free_count());
+        Connection* c = pool.get(fd);
+        if (c == nullptr) {
+            os::close_fd(fd);
+            return;
+        }
+        c->peer = peer;
+        c->listening = ls;
+        ++ls->accepted;
+        if (loop.log().enabled(core::LogLevel::debug)) {
+            loop.log().write_conn(core::LogLevel::debug, 0, c->number, nullptr, nullptr,
+                                  "accept: fd:%d", fd);
+        }
+        if (ls->exclusive && ls->accepted % 16 == 0) {
+            // EPOLLEXCLUSIVE wakes the worker that registered first; re-adding the
+            // listener now and then moves it to the back so others get a turn.
+            loop.backend().del(&lc->read, 0);
+            loop.backend().add(&lc->read, k_exclusive_event);
+        }
+        ls->handler(c);
+    }
+}
+
+}  // namespace evs::event

@@ -1,0 +1,94 @@
+#include "os/socket.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace evs::os {
+
+Result<int> socket_nonblocking(int family, int type, int protocol) {
+    const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+        return Result<int>::from_errno();
+    }
+    return fd;
+}
+
+Result<int> accept_nonblocking(int listen_fd, sockaddr* addr, socklen_t* addr_len) {
+    for (;;) {
+        const int fd = ::accept4(listen_fd, addr, addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno != EINTR) {
+            return Result<int>::from_errno();
+        }
+    }
+}
+
+Result<void> set_nonblocking(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return Result<void>::from_errno();
+    }
+    return {};
+}
+
+Result<void> set_int_option(int fd, int level, int name, int value) {
+    if (::setsockopt(fd, level, name, &value, sizeof(value)) < 0) {
+        return Result<void>::from_errno();
+    }
+    return {};
+}
+
+Result<int> get_int_option(int fd, int level, int name) {
+    int value = 0;
+    socklen_t len = sizeof(value);
+    if (::getsockopt(fd, level, name, &value, &len) < 0) {
+        return Result<int>::from_errno();
+    }
+    return value;
+}
+
+Result<std::size_t> recv(int fd, void* buf, std::size_t size) {
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, size, 0);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            return Result<std::size_t>::from_errno();
+        }
+    }
+}
+
+Result<std::size_t> send(int fd, const void* buf, std::size_t size) {
+    for (;;) {
+        const ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            return Result<std::size_t>::from_errno();
+        }
+    }
+}
+
+Result<std::size_t> writev(int fd, const iovec* iov, int count) {
+    for (;;) {
+        const ssize_t n = ::writev(fd, iov, count);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            return Result<std::size_t>::from_errno();
+        }
+    }
+}
+
+void close_fd(int fd) {
+    if (fd >= 0) {
+        ::close(fd);
+    }
+}
+
+}  // namespace evs::os
