@@ -56,7 +56,7 @@ namespace {
 bool parse_port(std::string_view text, std::uint16_t* port) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
+    if (ec != std::errc() || end != text.data() + text.size() || value > 65535) {
         return false;
     }
     *port = static_cast<std::uint16_t>(value);
@@ -117,10 +117,10 @@ bool SocketAddress::parse(std::string_view text, std::uint16_t default_port, Soc
     out->length = sizeof(sockaddr_in);
     if (host == "*") {
         in->sin_addr.s_addr = htonl(INADDR_ANY);
-        return port != 0;
+        return true;
     }
     std::string host_z(host);
-    return inet_pton(AF_INET, host_z.c_str(), &in->sin_addr) == 1 && port != 0;
+    return inet_pton(AF_INET, host_z.c_str(), &in->sin_addr) == 1;
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) {

@@ -26,7 +26,8 @@ struct SocketAddress {
     std::string to_string(bool with_port = true) const;
 
     // Parses "addr:port", "addr" (with default_port), "port", "*:port",
-    // "[v6]:port" and "unix:path". Host names are not resolved: false for those.
+    // "[v6]:port" and "unix:path". Port 0 means "any" (tests); the configuration
+    // layer rejects it where nginx does. Host names are not resolved: false.
     static bool parse(std::string_view text, std::uint16_t default_port, SocketAddress* out);
 
     friend bool operator==(const SocketAddress& a, const SocketAddress& b);
