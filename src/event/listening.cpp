@@ -15,7 +15,17 @@
 namespace evs::event {
 
 namespace {
+
 const int k_on = 1;
+
+template <typename T>
+void count_accept(Loop& loop, std::atomic<T> ConnectionStats::*counter) {
+    stat_add<T>(loop.server_stats().*counter, 1);
+    if (&loop.worker_stats() != &loop.server_stats()) {
+        stat_add<T>(loop.worker_stats().*counter, 1);
+    }
+}
+
 }  // namespace
 
 core::Result<void> open_listening(Listening* ls, const char** failed_call) {
@@ -157,6 +167,7 @@ void accept_handler(Event* ev) {
 
         const int fd = *accepted;
         peer.length = len;
+        count_accept(loop, &ConnectionStats::accepted);
         ConnectionPool& pool = loop.pool();
         loop.accept_disabled = static_cast<std::int64_t>(pool.capacity() / 8) -
                                static_cast<std::int64_t>(pool.free_count());
@@ -165,6 +176,8 @@ void accept_handler(Event* ev) {
             os::close_fd(fd);
             return;
         }
+        count_accept(loop, &ConnectionStats::handled);
+        count_accept(loop, &ConnectionStats::active);
         c->peer = peer;
         c->listening = ls;
         ++ls->accepted;

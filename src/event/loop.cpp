@@ -258,6 +258,13 @@ void Loop::close_connection(Connection* c) {
     c->write.closed = 1;
     pool_->set_reusable(c, false);
 
+    if (c->listening != nullptr && !c->read.accept) {
+        // An accepted connection ends: the gauge nginx's stub_status calls "active".
+        stat_add<std::int64_t>(server_stats_->active, -1);
+        if (worker_stats_ != server_stats_) {
+            stat_add<std::int64_t>(worker_stats_->active, -1);
+        }
+    }
     const int fd = c->fd;
     const bool shared = c->shared;
     pool_->free(c);

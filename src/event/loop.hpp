@@ -35,6 +35,7 @@
 #include "event/connection.hpp"
 #include "event/connection_pool.hpp"
 #include "event/event.hpp"
+#include "event/stats.hpp"
 #include "event/timer_wheel.hpp"
 
 namespace evs::event {
@@ -129,6 +130,15 @@ public:
     // Where thread pools hand back this loop's finished tasks.
     CompletedTasks& completed_tasks() { return *completed_tasks_; }
 
+    // Counters for the whole server and for this worker; both default to a private
+    // instance. The server points them into its shared zone before running.
+    void set_stats(ConnectionStats* server, ConnectionStats* worker) {
+        server_stats_ = server;
+        worker_stats_ = worker;
+    }
+    ConnectionStats& server_stats() { return *server_stats_; }
+    ConnectionStats& worker_stats() { return *worker_stats_; }
+
     core::Log& log() { return log_; }
     core::TimeCache& time() { return time_; }
     std::uint32_t now32() const { return static_cast<std::uint32_t>(time_.msec()); }
@@ -162,6 +172,9 @@ private:
 
     Connection* time_alarm_ = nullptr;  // timerfd for timer_resolution
     std::unique_ptr<CompletedTasks> completed_tasks_;
+    ConnectionStats own_stats_;
+    ConnectionStats* server_stats_ = &own_stats_;
+    ConnectionStats* worker_stats_ = &own_stats_;
 };
 
 }  // namespace evs::event

@@ -1,0 +1,722 @@
+#include "http/config.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <charconv>
+
+#include "core/conf_values.hpp"
+
+namespace evs::http {
+
+namespace conf = core::conf;
+using conf::Applier;
+using conf::Directive;
+using conf::Error;
+using conf::Node;
+using std::optional;
+
+namespace {
+
+constexpr conf::ContextMask k_hsl = conf::k_http | conf::k_server | conf::k_location;
+constexpr conf::ContextMask k_hs = conf::k_http | conf::k_server;
+
+extern const conf::Table k_http_table;
+extern const conf::Table k_server_table;
+extern const conf::Table k_location_table;
+
+// listen address[:port] [default_server] [reuseport] [backlog=N] [rcvbuf=size]
+//        [sndbuf=size] [deferred] [so_keepalive=on|off|idle:intvl:cnt]
+//        [ipv6only=on|off] [fastopen=N]
+optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p) {
+    auto* srv = static_cast<ServerConfig*>(p);
+    ListenSpec spec;
+    if (!os::SocketAddress::parse(node.args[1], 80, &spec.address) ||
+        (spec.address.family() != AF_UNIX && spec.address.port() == 0)) {
+        return node.error("invalid port in \"" + node.args[1] + "\" of the \"listen\" directive");
+    }
+    for (std::size_t i = 2; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        const auto eq = a.find('=');
+        const std::string key = a.substr(0, eq);
+        const std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
+        auto number = [&](int* out) {
+            const auto n = key == "rcvbuf" || key == "sndbuf" ? conf::parse_size(value)
+                                                              : conf::parse_number(value);
+            if (!n || *n > INT32_MAX) {
+                return false;
+            }
+            *out = static_cast<int>(*n);
+            return true;
+        };
+        bool ok = true;
+        if (a == "default_server" || a == "default") {
+            spec.default_server = true;
+        } else if (a == "reuseport") {
+            spec.options.reuseport = true;
+        } else if (a == "deferred") {
+            spec.options.deferred = true;
+        } else if (a == "bind") {
+            // Every address is bound separately here already.
+        } else if (key == "backlog") {
+            ok = number(&spec.options.backlog);
+        } else if (key == "rcvbuf") {
+            ok = number(&spec.options.rcvbuf);
+        } else if (key == "sndbuf") {
+            ok = number(&spec.options.sndbuf);
+        } else if (key == "fastopen") {
+            ok = number(&spec.options.fastopen);
+        } else if (key == "ipv6only") {
+            const auto flag = conf::parse_flag(value);
+            ok = flag.has_value();
+            spec.options.ipv6only = flag.value_or(true) ? 1 : 0;
+        } else if (key == "so_keepalive") {
+            if (value == "on" || value == "off") {
+                spec.options.so_keepalive = value == "on" ? 1 : 0;
+            } else {
+                // idle:intvl:cnt, each part optional, idle and intvl are times.
+                spec.options.so_keepalive = 1;
+                int* parts[] = {&spec.options.keepidle, &spec.options.keepintvl,
+                                &spec.options.keepcnt};
+                std::size_t start = 0;
+                for (int k = 0; k < 3 && ok; ++k) {
+                    const auto colon = value.find(':', start);
+                    const std::string part = value.substr(start, colon - start);
+                    if (!part.empty()) {
+                        const auto n =
+                            k < 2 ? conf::parse_sec(part)
+                                  : optional<std::int64_t>(conf::parse_number(part).value_or(0));
+                        ok = n.has_value() && *n > 0 && *n < 32768;
+                        *parts[k] = static_cast<int>(n.value_or(0));
+                    }
+                    if (colon == std::string::npos) {
+                        break;
+                    }
+                    start = colon + 1;
+                }
+            }
+        } else if (a == "ssl" || a == "http2" || a == "quic" || a == "proxy_protocol") {
+            return node.error("the \"" + a + "\" parameter is not supported by evserve");
+        } else {
+            return node.error("invalid parameter \"" + a + "\"");
+        }
+        if (!ok) {
+            return node.error("invalid " + key + " \"" + value + "\"");
+        }
+    }
+    for (const ListenSpec& other : srv->listens) {
+        if (other.address == spec.address) {
+            return node.error("duplicate listen " + node.args[1]);
+        }
+    }
+    srv->listens.push_back(spec);
+    return std::nullopt;
+}
+
+optional<Error> set_server_name(Applier&, const Node& node, const Directive&, void* p) {
+    auto* srv = static_cast<ServerConfig*>(p);
+    for (std::size_t i = 1; i < node.args.size(); ++i) {
+        std::string name = node.args[i];
+        if (name.empty() || (name[0] != '~' && name.find('/') != std::string::npos)) {
+            return node.error("server name \"" + name + "\" is invalid");
+        }
+        if (name[0] != '~') {
+            for (char& ch : name) {
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            }
+        }
+        srv->names.push_back(std::move(name));
+    }
+    return std::nullopt;
+}
+
+// large_client_header_buffers number size;
+optional<Error> set_large_buffers(Applier&, const Node& node, const Directive&, void* p) {
+    auto* srv = static_cast<ServerConfig*>(p);
+    const auto n = conf::parse_number(node.args[1]);
+    const auto size = conf::parse_size(node.args[2]);
+    if (!n || *n == 0 || *n > 1024) {
+        return node.error("invalid value \"" + node.args[1] + "\"");
+    }
+    if (!size || *size == 0 || *size > (64u << 20)) {
+        return node.error("invalid value \"" + node.args[2] + "\"");
+    }
+    srv->large_header_buffers = static_cast<std::uint32_t>(*n);
+    srv->large_header_buffer_size = *size;
+    return std::nullopt;
+}
+
+optional<Error> set_server(Applier& applier, const Node& node, const Directive&, void* p) {
+    auto* http = static_cast<HttpConfig*>(p);
+    auto srv = std::make_unique<ServerConfig>();
+    srv->location.server = srv.get();
+    const conf::Binding bindings[] = {{&k_server_table, srv.get()},
+                                      {&k_location_table, &srv->location}};
+    if (auto err = applier.apply(node, bindings, conf::k_server, &srv->seen)) {
+        return err;
+    }
+    http->servers.push_back(std::move(srv));
+    return std::nullopt;
+}
+
+// location [ = | ~ | ~* | ^~ ] uri { ... }   location @name { ... }
+optional<Error> set_location(Applier& applier, const Node& node, const Directive&, void* p) {
+    auto* parent = static_cast<LocationConfig*>(p);
+    auto loc = std::make_unique<LocationConfig>();
+    loc->server = parent->server;
+    using Match = LocationConfig::Match;
+    if (node.arg_count() == 2) {
+        const std::string& mod = node.args[1];
+        if (mod == "=") {
+            loc->match = Match::exact;
+        } else if (mod == "^~") {
+            loc->match = Match::prefix_no_regex;
+        } else if (mod == "~") {
+            loc->match = Match::regex;
+        } else if (mod == "~*") {
+            loc->match = Match::regex_caseless;
+        } else {
+            return node.error("invalid location modifier \"" + mod + "\"");
+        }
+        loc->pattern = node.args[2];
+    } else {
+        const std::string& arg = node.args[1];
+        if (arg.starts_with("=")) {
+            loc->match = Match::exact;
+            loc->pattern = arg.substr(1);
+        } else if (arg.starts_with("^~")) {
+            loc->match = Match::prefix_no_regex;
+            loc->pattern = arg.substr(2);
+        } else if (arg.starts_with("~*")) {
+            loc->match = Match::regex_caseless;
+            loc->pattern = arg.substr(2);
+        } else if (arg.starts_with("~")) {
+            loc->match = Match::regex;
+            loc->pattern = arg.substr(1);
+        } else if (arg.starts_with("@")) {
+            loc->match = Match::named;
+            loc->pattern = arg;
+        } else {
+            loc->pattern = arg;
+        }
+    }
+    if (loc->match == Match::regex || loc->match == Match::regex_caseless) {
+        return node.error("regular expression locations are not supported yet: \"" + loc->pattern +
+                          "\"");
+    }
+    if (parent->match == Match::exact) {
+        return node.error("location \"" + loc->pattern +
+                          "\" cannot be inside the exact location \"" + parent->pattern + "\"");
+    }
+    if (parent->match == Match::named || loc->match == Match::named) {
+        if (parent->match == Match::named) {
+            return node.error("location \"" + loc->pattern +
+                              "\" cannot be inside the named location \"" + parent->pattern + "\"");
+        }
+    }
+    if (parent->server != nullptr && &parent->server->location != parent &&
+        loc->match != Match::named && !loc->pattern.starts_with(parent->pattern)) {
+        return node.error("location \"" + loc->pattern + "\" is outside location \"" +
+                          parent->pattern + "\"");
+    }
+    for (const auto& sibling : parent->locations) {
+        if (sibling->match == loc->match && sibling->pattern == loc->pattern) {
+            return node.error("duplicate location \"" + loc->pattern + "\"");
+        }
+    }
+    const conf::Binding binding{&k_location_table, loc.get()};
+    if (auto err = applier.apply(node, std::span<const conf::Binding>(&binding, 1),
+                                 conf::k_location, &loc->seen)) {
+        return err;
+    }
+    parent->locations.push_back(std::move(loc));
+    return std::nullopt;
+}
+
+optional<Error> set_root(Applier&, const Node& node, const Directive& d, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const bool alias = d.name == "alias";
+    if (loc->seen.contains(alias ? "root" : "alias")) {
+        return node.error("\"" + std::string(d.name) + "\" directive is duplicate, \"" +
+                          (alias ? "root" : "alias") + "\" directive was specified earlier");
+    }
+    if (alias && loc->match == LocationConfig::Match::named) {
+        return node.error("\"alias\" directive cannot be used inside the named location");
+    }
+    loc->root = node.args[1];
+    loc->alias = alias;
+    return std::nullopt;
+}
+
+optional<Error> set_index(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    for (std::size_t i = 1; i < node.args.size(); ++i) {
+        if (node.args[i].empty()) {
+            return node.error("index \"\" in \"index\" directive is invalid");
+        }
+        loc->index.push_back(node.args[i]);
+    }
+    loc->index_set = true;
+    return std::nullopt;
+}
+
+// types { text/html html htm; ... }
+optional<Error> set_types(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    auto types = std::make_shared<MimeTypes>();
+    for (const Node& entry : node.children) {
+        if (entry.block || entry.args.size() < 2) {
+            return entry.error("invalid number of arguments in \"" + entry.args[0] +
+                               "\" directive");
+        }
+        for (std::size_t i = 1; i < entry.args.size(); ++i) {
+            std::string ext = entry.args[i];
+            for (char& ch : ext) {
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            }
+            // nginx keeps the first type given for an extension and warns.
+            types->emplace(std::move(ext), entry.args[0]);
+        }
+    }
+    loc->types = std::move(types);
+    return std::nullopt;
+}
+
+// keepalive_timeout timeout [header_timeout];
+optional<Error> set_keepalive_timeout(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const auto t = conf::parse_msec(node.args[1]);
+    if (!t) {
+        return conf::invalid_value_error(node);
+    }
+    loc->keepalive_timeout = *t;
+    if (node.arg_count() == 2) {
+        const auto h = conf::parse_sec(node.args[2]);
+        if (!h) {
+            return conf::invalid_value_error(node);
+        }
+        loc->keepalive_header = *h;
+    }
+    return std::nullopt;
+}
+
+// return code [text]; return code URL; return URL;
+optional<Error> set_return(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const std::string& first = node.args[1];
+    int code = 0;
+    const auto [end, ec] = std::from_chars(first.data(), first.data() + first.size(), code);
+    if (ec != std::errc() || end != first.data() + first.size()) {
+        if (node.arg_count() != 1 ||
+            !(first.starts_with("http://") || first.starts_with("https://") ||
+              first.starts_with("$scheme"))) {
+            return node.error("invalid return code \"" + first + "\"");
+        }
+        loc->return_code = 302;
+        loc->return_text = first;
+        return std::nullopt;
+    }
+    if (code < 100 || code > 999) {
+        return node.error("invalid return code \"" + first + "\"");
+    }
+    loc->return_code = code;
+    loc->return_text = node.arg_count() == 2 ? node.args[2] : "";
+    return std::nullopt;
+}
+
+// access_log path [format [buffer=size] [flush=time] [if=condition]] | off;
+optional<Error> set_access_log(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    loc->access_logs_set = true;
+    if (node.args[1] == "off") {
+        if (node.arg_count() != 1) {
+            return node.error("invalid parameter \"" + node.args[2] + "\"");
+        }
+        loc->access_log_off = true;
+        loc->access_logs.clear();
+        return std::nullopt;
+    }
+    AccessLogConfig log;
+    log.path = node.args[1];
+    log.format = node.arg_count() >= 2 ? node.args[2] : "combined";
+    for (std::size_t i = 3; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        if (!(a.starts_with("buffer=") || a.starts_with("flush=") || a.starts_with("if=") ||
+              a.starts_with("gzip"))) {
+            return node.error("invalid parameter \"" + a + "\"");
+        }
+    }
+    loc->access_logs.push_back(std::move(log));
+    return std::nullopt;
+}
+
+// log_format name [escape=default|json|none] string ...;
+optional<Error> set_log_format(Applier&, const Node& node, const Directive&, void* p) {
+    auto* http = static_cast<HttpConfig*>(p);
+    LogFormat f;
+    f.name = node.args[1];
+    std::size_t i = 2;
+    if (node.args[i].starts_with("escape=")) {
+        ++i;
+    }
+    if (i >= node.args.size()) {
+        return node.error("invalid number of arguments in \"log_format\" directive");
+    }
+    for (; i < node.args.size(); ++i) {
+        f.text += node.args[i];
+    }
+    for (const LogFormat& other : http->log_formats) {
+        if (other.name == f.name) {
+            return node.error("duplicate \"log_format\" name \"" + f.name + "\"");
+        }
+    }
+    http->log_formats.push_back(std::move(f));
+    return std::nullopt;
+}
+
+constexpr conf::EnumValue k_ims_values[] = {{"off", 0}, {"exact", 1}, {"before", 2}};
+constexpr conf::EnumValue k_lingering_values[] = {{"off", 0}, {"on", 1}, {"always", 2}};
+
+constexpr Directive k_http_directives[] = {
+    {"server",
+     conf::k_http,
+     conf::k_block | conf::k_noargs | conf::k_repeatable,
+     {set_server},
+     {},
+     "{ ... }",
+     "A virtual server."},
+    {"log_format",
+     conf::k_http,
+     conf::k_2more | conf::k_repeatable,
+     {set_log_format},
+     {},
+     "name [escape=default|json|none] string ...",
+     "A named access log format."},
+};
+
+constexpr Directive k_server_directives[] = {
+    {"listen",
+     conf::k_server,
+     conf::k_1more | conf::k_repeatable,
+     {set_listen},
+     {},
+     "address[:port] [default_server] [reuseport] [backlog=number] [rcvbuf=size] "
+     "[sndbuf=size] [deferred] [so_keepalive=on|off|[idle]:[intvl]:[cnt]] [ipv6only=on|off] "
+     "[fastopen=number]",
+     "An address the server accepts on (default *:80)."},
+    {"server_name",
+     conf::k_server,
+     conf::k_1more | conf::k_repeatable,
+     {set_server_name},
+     {},
+     "name ...",
+     "Names of the virtual server: exact, *.wildcard, wildcard.* or ~regex."},
+    {"client_header_timeout",
+     k_hs,
+     conf::k_take1,
+     conf::msec_slot<&ServerConfig::client_header_timeout>,
+     "60s",
+     {},
+     "How long a client may take to send the request head."},
+    {"client_header_buffer_size",
+     k_hs,
+     conf::k_take1,
+     conf::size_slot<&ServerConfig::client_header_buffer_size>,
+     "1k",
+     {},
+     "The buffer a request head is first read into."},
+    {"large_client_header_buffers",
+     k_hs,
+     conf::k_take2,
+     {set_large_buffers},
+     "4 8k",
+     "number size",
+     "Larger buffers for long request lines and headers."},
+    {"ignore_invalid_headers",
+     k_hs,
+     conf::k_flag,
+     conf::flag_slot<&ServerConfig::ignore_invalid_headers>,
+     "on",
+     {},
+     "Skip header lines with invalid names instead of rejecting the request."},
+    {"underscores_in_headers",
+     k_hs,
+     conf::k_flag,
+     conf::flag_slot<&ServerConfig::underscores_in_headers>,
+     "off",
+     {},
+     "Accept underscores in header names."},
+    {"merge_slashes",
+     k_hs,
+     conf::k_flag,
+     conf::flag_slot<&ServerConfig::merge_slashes>,
+     "on",
+     {},
+     "Collapse repeated slashes in the URI."},
+};
+
+constexpr Directive k_location_directives[] = {
+    {"location",
+     conf::k_server | conf::k_location,
+     conf::k_block | conf::k_take12 | conf::k_repeatable,
+     {set_location},
+     {},
+     "[ = | ~ | ~* | ^~ ] uri { ... } | @name { ... }",
+     "Settings for requests whose URI matches."},
+    {"root",
+     k_hsl,
+     conf::k_take1,
+     {set_root},
+     "html",
+     "path",
+     "The directory requests are served from (the URI is appended)."},
+    {"alias",
+     conf::k_location,
+     conf::k_take1,
+     {set_root},
+     {},
+     "path",
+     "Replaces the location's prefix with this path."},
+    {"index",
+     k_hsl,
+     conf::k_1more,
+     {set_index},
+     "index.html",
+     "file ...",
+     "Files tried, in order, for a request that ends with a slash."},
+    {"default_type", k_hsl, conf::k_take1, conf::string_slot<&LocationConfig::default_type>,
+     "text/plain", "mime-type", "The type of files whose extension is not in types."},
+    {"types",
+     k_hsl,
+     conf::k_block | conf::k_noargs,
+     {set_types},
+     {},
+     "{ type extension ...; }",
+     "Maps file extensions to MIME types."},
+    {"return",
+     conf::k_server | conf::k_location,
+     conf::k_take12,
+     {set_return},
+     {},
+     "code [text] | code URL | URL",
+     "Stops processing and answers with the code."},
+    {"sendfile",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::sendfile>,
+     "off",
+     {},
+     "Send files with sendfile(2)."},
+    {"sendfile_max_chunk",
+     k_hsl,
+     conf::k_take1,
+     conf::size_slot<&LocationConfig::sendfile_max_chunk>,
+     "2m",
+     {},
+     "The most one sendfile() call sends, so one fast client cannot hog a worker."},
+    {"tcp_nopush",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::tcp_nopush>,
+     "off",
+     {},
+     "TCP_CORK while sending the response head and file."},
+    {"tcp_nodelay",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::tcp_nodelay>,
+     "on",
+     {},
+     "TCP_NODELAY on keepalive connections."},
+    {"postpone_output",
+     k_hsl,
+     conf::k_take1,
+     conf::size_slot<&LocationConfig::postpone_output>,
+     "1460",
+     {},
+     "Hold back output smaller than this until there is more."},
+    {"send_timeout",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::send_timeout>,
+     "60s",
+     {},
+     "Between two successive writes to the client."},
+    {"keepalive_timeout",
+     k_hsl,
+     conf::k_take12,
+     {set_keepalive_timeout},
+     "75s",
+     "timeout [header_timeout]",
+     "How long an idle keepalive connection stays open."},
+    {"keepalive_requests",
+     k_hsl,
+     conf::k_take1,
+     conf::number_slot<&LocationConfig::keepalive_requests>,
+     "1000",
+     {},
+     "Requests served on one keepalive connection."},
+    {"keepalive_time",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::keepalive_time>,
+     "1h",
+     {},
+     "The longest a keepalive connection is kept, whatever its traffic."},
+    {"lingering_close",
+     k_hsl,
+     conf::k_take1,
+     conf::enum_slot<&LocationConfig::lingering_close, k_lingering_values>,
+     "on",
+     {},
+     "Read and discard what the client still sends before closing."},
+    {"lingering_time",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::lingering_time>,
+     "30s",
+     {},
+     "The longest lingering close."},
+    {"lingering_timeout",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::lingering_timeout>,
+     "5s",
+     {},
+     "The wait for more data during a lingering close."},
+    {"reset_timedout_connection",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::reset_timedout_connection>,
+     "off",
+     {},
+     "Close timed-out connections with a reset."},
+    {"client_body_timeout",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::client_body_timeout>,
+     "60s",
+     {},
+     "Between two successive reads of the request body."},
+    {"client_max_body_size",
+     k_hsl,
+     conf::k_take1,
+     conf::offset_slot<&LocationConfig::client_max_body_size>,
+     "1m",
+     {},
+     "Larger request bodies get 413 (0: no limit)."},
+    {"server_tokens",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::server_tokens>,
+     "on",
+     {},
+     "The version in the Server header and error pages."},
+    {"etag",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::etag>,
+     "on",
+     {},
+     "ETag headers for static files."},
+    {"if_modified_since",
+     k_hsl,
+     conf::k_take1,
+     conf::enum_slot<&LocationConfig::if_modified_since, k_ims_values>,
+     "exact",
+     {},
+     "How If-Modified-Since is compared."},
+    {"max_ranges",
+     k_hsl,
+     conf::k_take1,
+     conf::number_slot<&LocationConfig::max_ranges>,
+     {},
+     {},
+     "The most ranges a byte-range request may ask for (0 disables ranges)."},
+    {"log_not_found",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::log_not_found>,
+     "on",
+     {},
+     "Log files that are not found."},
+    {"access_log",
+     k_hsl,
+     conf::k_1more | conf::k_repeatable,
+     {set_access_log},
+     {},
+     "path [format [buffer=size] [flush=time] [if=condition]] | off",
+     "Where requests are logged (default logs/access.log combined)."},
+};
+
+const conf::Table k_http_table{"http", k_http_directives};
+const conf::Table k_server_table{"http_server", k_server_directives};
+const conf::Table k_location_table{"http_location", k_location_directives};
+
+// nginx's merge step for what the generic inherit() cannot copy.
+void merge_location(LocationConfig& child, const LocationConfig& parent,
+                    conf::ContextMask parent_context, const conf::Seen& seen) {
+    conf::inherit(k_location_table, &child, &parent, seen, parent_context);
+    if (!seen.contains("root") && !seen.contains("alias")) {
+        child.root = parent.root;
+        child.alias = false;
+    }
+    if (!child.index_set) {
+        child.index = parent.index;
+    }
+    if (!child.types) {
+        child.types = parent.types;
+    }
+    if (!child.access_logs_set) {
+        child.access_logs = parent.access_logs;
+        child.access_log_off = parent.access_log_off;
+    }
+    if (!seen.contains("keepalive_timeout")) {
+        child.keepalive_timeout = parent.keepalive_timeout;
+        child.keepalive_header = parent.keepalive_header;
+    }
+    for (auto& nested : child.locations) {
+        merge_location(*nested, child, conf::k_location, nested->seen);
+    }
+}
+
+}  // namespace
+
+optional<Error> apply_http_block(Applier& applier, const Node& node, HttpConfig& config) {
+    config.defaults.location.server = nullptr;
+    const conf::Binding bindings[] = {{&k_http_table, &config},
+                                      {&k_server_table, &config.defaults},
+                                      {&k_location_table, &config.defaults.location}};
+    if (auto err = applier.apply(node, bindings, conf::k_http, &config.defaults.seen)) {
+        return err;
+    }
+    LocationConfig& top = config.defaults.location;
+    if (top.index.empty()) {
+        top.index = {"index.html"};
+    }
+    if (!top.types) {
+        // Without a types block nginx knows two types; so do we.
+        top.types = std::make_shared<MimeTypes>(
+            MimeTypes{{"html", "text/html"}, {"gif", "image/gif"}, {"jpg", "image/jpeg"}});
+    }
+    if (!top.access_logs_set) {
+        top.access_logs.push_back(AccessLogConfig{"logs/access.log", "combined", -1});
+    }
+    for (auto& srv : config.servers) {
+        conf::inherit(k_server_table, srv.get(), &config.defaults, srv->seen, conf::k_http);
+        merge_location(srv->location, top, conf::k_http, srv->seen);
+        if (srv->listens.empty()) {
+            ListenSpec spec;
+            os::SocketAddress::parse(::geteuid() == 0 ? "*:80" : "*:8000", 80, &spec.address);
+            srv->listens.push_back(spec);
+        }
+    }
+    return std::nullopt;
+}
+
+std::span<const conf::Table* const> http_tables() {
+    static const conf::Table* const tables[] = {&k_http_table, &k_server_table, &k_location_table};
+    return tables;
+}
+
+}  // namespace evs::http

@@ -1,0 +1,149 @@
+#pragma once
+
+// The HTTP configuration, in nginx's three levels: settings given in `http` are
+// inherited by every `server`, and a server's by its `location`s (and a location's
+// by the locations nested in it), unless the inner block sets its own.
+//
+// LocationConfig holds everything that may differ per location; ServerConfig what
+// is per virtual server (listen, server_name, header buffers); HttpConfig what
+// exists once (log formats, the servers). Directives with list values (index,
+// access_log) inherit as a whole: an inner block that names any replaces the outer
+// list, as in nginx.
+//
+// Ownership: the HttpConfig owns every server and location. Read-only once the
+// configuration is applied; workers read it after fork().
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/conf_applier.hpp"
+#include "core/time_cache.hpp"
+#include "event/listening.hpp"
+#include "os/address.hpp"
+
+namespace evs::http {
+
+struct ServerConfig;
+
+using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension -> type
+
+struct AccessLogConfig {
+    std::string path;    // resolved; empty for off
+    std::string format;  // a log_format name
+    int fd = -1;         // opened by the server layer
+};
+
+enum class IfModifiedSince : std::uint8_t { off, exact, before };
+enum class LingeringClose : std::uint8_t { off, on, always };
+
+struct LocationConfig {
+    enum class Match : std::uint8_t {
+        prefix,
+        exact,
+        prefix_no_regex,
+        regex,
+        regex_caseless,
+        named
+    };
+
+    // Where it sits.
+    Match match = Match::prefix;
+    std::string pattern;  // "/images/", "=/", "~\\.php$" without the modifier
+    std::vector<std::unique_ptr<LocationConfig>> locations;  // nested
+    ServerConfig* server = nullptr;
+
+    // What it serves.
+    std::string root = "html";
+    bool alias = false;  // root holds an alias path
+    std::vector<std::string> index;
+    bool index_set = false;
+    std::string default_type = "text/plain";
+    std::shared_ptr<MimeTypes> types;
+    int return_code = 0;  // `return`: 0 when absent
+    std::string return_text;
+
+    // How it is sent.
+    bool sendfile = false;
+    std::uint64_t sendfile_max_chunk = 2 * 1024 * 1024;
+    bool tcp_nopush = false;
+    bool tcp_nodelay = true;
+    std::uint64_t postpone_output = 1460;
+    core::Msec send_timeout = 60000;
+
+    // Keepalive and closing.
+    core::Msec keepalive_timeout = 75000;
+    std::int64_t keepalive_header = -1;  // second argument of keepalive_timeout
+    std::uint64_t keepalive_requests = 1000;
+    core::Msec keepalive_time = 3600000;
+    LingeringClose lingering_close = LingeringClose::on;
+    core::Msec lingering_time = 30000;
+    core::Msec lingering_timeout = 5000;
+    bool reset_timedout_connection = false;
+
+    // Request bodies.
+    core::Msec client_body_timeout = 60000;
+    std::int64_t client_max_body_size = 1024 * 1024;
+
+    // Responses.
+    bool server_tokens = true;
+    bool etag = true;
+    IfModifiedSince if_modified_since = IfModifiedSince::exact;
+    std::uint64_t max_ranges = UINT64_MAX;
+    bool log_not_found = true;
+
+    // Logging.
+    std::vector<AccessLogConfig> access_logs;
+    bool access_logs_set = false;
+    bool access_log_off = false;
+
+    // The directives this block set itself, for inheritance.
+    core::conf::Seen seen;
+};
+
+struct ListenSpec {
+    os::SocketAddress address;
+    event::ListenOptions options;
+    bool default_server = false;
+};
+
+struct ServerConfig {
+    std::vector<ListenSpec> listens;
+    std::vector<std::string> names;  // as written: "example.com", "*.example.com", "~^www"
+
+    core::Msec client_header_timeout = 60000;
+    std::uint64_t client_header_buffer_size = 1024;
+    std::uint32_t large_header_buffers = 4;
+    std::uint64_t large_header_buffer_size = 8192;
+    bool ignore_invalid_headers = true;
+    bool underscores_in_headers = false;
+    bool merge_slashes = true;
+
+    LocationConfig location;  // the server level of the location settings
+    core::conf::Seen seen;
+};
+
+struct LogFormat {
+    std::string name;
+    std::string text;  // the concatenated format string
+};
+
+struct HttpConfig {
+    ServerConfig defaults;  // the http level of server and location settings
+    std::vector<std::unique_ptr<ServerConfig>> servers;
+    std::vector<LogFormat> log_formats;
+    std::string prefix;  // for relative paths (root, access_log)
+};
+
+// Applies an `http { ... }` block into `config`: the servers, their locations, and
+// the inheritance from http to server to location. `prefix` resolves relative paths.
+std::optional<core::conf::Error> apply_http_block(core::conf::Applier& applier,
+                                                  const core::conf::Node& node, HttpConfig& config);
+
+// The tables of the HTTP module, for the directive reference and for telling
+// "unknown directive" from "not allowed here".
+std::span<const core::conf::Table* const> http_tables();
+
+}  // namespace evs::http

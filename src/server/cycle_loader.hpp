@@ -1,0 +1,24 @@
+#pragma once
+
+// Builds a Cycle from the configuration: parse the file (and -g directives),
+// apply the directive tables, resolve paths against the prefix. Listening sockets
+// are opened separately (open_listening_sockets), so that -t and -s never bind.
+
+#include <memory>
+#include <string>
+
+#include "server/command_line.hpp"
+#include "server/cycle.hpp"
+
+namespace evs::server {
+
+// The cycle, or nullptr with nginx's message ("unknown directive \"x\" in f:3") in
+// *error.
+std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error);
+
+// Opens the cycle's listening sockets. Sockets of `old` (a reload) or inherited
+// from an old binary (the EVSERVE variable) whose address is unchanged are reused.
+// False with the message in *error ("bind() to 0.0.0.0:80 failed (98: ...)").
+bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error);
+
+}  // namespace evs::server

@@ -1,0 +1,326 @@
+#include "server/worker.hpp"
+
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "event/connection.hpp"
+#include "event/io.hpp"
+#include "os/process.hpp"
+#include "os/socket.hpp"
+
+namespace evs::server {
+
+using core::LogLevel;
+
+namespace {
+
+// What the signal and channel handlers ask the worker loop to do.
+struct WorkerState {
+    Cycle* cycle = nullptr;
+    event::Loop* loop = nullptr;
+    bool quit = false;
+    bool terminate = false;
+    bool reopen = false;
+    bool exiting = false;
+    event::Event shutdown_timer;
+};
+
+WorkerState* g_worker = nullptr;
+
+void on_signal(event::Event* ev) {
+    event::Connection* c = event::connection_of(ev);
+    signalfd_siginfo info{};
+    while (::read(c->fd, &info, sizeof(info)) == sizeof(info)) {
+        switch (info.ssi_signo) {
+            case SIGQUIT:
+                g_worker->quit = true;
+                break;
+            case SIGTERM:
+            case SIGINT:
+                g_worker->terminate = true;
+                break;
+            case SIGUSR1:
+                g_worker->reopen = true;
+                break;
+            default:
+                break;  // HUP, USR2, WINCH are for the master
+        }
+    }
+    ev->ready = 0;
+}
+
+void on_channel(event::Event* ev) {
+    event::Connection* c = event::connection_of(ev);
+    char commands[16];
+    for (;;) {
+        const ssize_t n = event::recv(c, commands, sizeof(commands));
+        if (n == event::k_io_again) {
+            c->loop->handle_read_event(ev);
+            return;
+        }
+        if (n <= 0) {
+            // The master is gone: finish what we have and leave.
+            g_worker->quit = true;
+            c->loop->close_connection(c);
+            return;
+        }
+        for (ssize_t i = 0; i < n; ++i) {
+            switch (commands[i]) {
+                case k_cmd_quit:
+                    g_worker->quit = true;
+                    break;
+                case k_cmd_terminate:
+                    g_worker->terminate = true;
+                    break;
+                case k_cmd_reopen:
+                    g_worker->reopen = true;
+                    break;
+                default:
+                    c->loop->log().write(LogLevel::alert, 0, "unknown channel command %d",
+                                         commands[i]);
+            }
+        }
+    }
+}
+
+// worker_shutdown_timeout: whatever is still open is closed now.
+void on_shutdown_timeout(event::Event*) {
+    event::Loop& loop = *g_worker->loop;
+    loop.log().write(LogLevel::notice, 0, "shutdown timeout");
+    event::ConnectionPool& pool = loop.pool();
+    for (std::size_t i = 0; i < pool.capacity(); ++i) {
+        event::Connection* c = pool.slot(static_cast<std::uint32_t>(i));
+        if (c->fd == -1 || c->read.accept || c->read.handler == on_channel ||
+            c->read.handler == on_signal) {
+            continue;
+        }
+        c->close = 1;
+        c->error = 1;
+        c->read.handler(&c->read);
+    }
+}
+
+void close_listening_sockets(Cycle& cycle, event::Loop& loop) {
+    for (Cycle::Listen& l : cycle.listening) {
+        event::Listening* ls = l.listening.get();
+        if (ls->connection == nullptr) {
+            continue;
+        }
+        // The master and the other workers share this socket's open file
+        // description, so closing our descriptor would not take it out of our
+        // epoll set: remove it explicitly first.
+        if (ls->connection->read.active) {
+            loop.backend().del(&ls->connection->read, 0);
+        }
+        loop.close_connection(ls->connection);  // shared: the slot, not the fd
+        ls->connection = nullptr;
+        event::close_listening(ls);
+    }
+}
+
+bool set_up_process(Cycle& cycle, const WorkerIdentity& id) {
+    core::Log& log = cycle.log;
+    const MainConfig& main = cycle.main;
+    if (main.worker_rlimit_nofile > 0) {
+        if (auto r = os::set_nofile_limit(main.worker_rlimit_nofile); !r) {
+            log.write(LogLevel::alert, r.error(), "setrlimit(RLIMIT_NOFILE, %llu) failed",
+                      static_cast<unsigned long long>(main.worker_rlimit_nofile));
+        }
+    }
+    if (main.cpu_affinity_auto || !main.cpu_affinity.empty()) {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        if (main.cpu_affinity_auto) {
+            const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+            CPU_SET(static_cast<int>(id.number % (n > 0 ? n : 1)), &cpus);
+        } else {
+            const auto at = std::min<std::size_t>(static_cast<std::size_t>(id.number),
+                                                  main.cpu_affinity.size() - 1);
+            cpus = main.cpu_affinity[at];
+        }
+        if (auto r = os::set_cpu_affinity(cpus); !r) {
+            log.write(LogLevel::alert, r.error(), "sched_setaffinity() failed");
+        }
+    }
+    if (::geteuid() == 0) {
+        const std::string user = main.user.empty() ? "nobody" : main.user;
+        const std::string group = main.user.empty() ? "nogroup" : main.group;
+        const char* call = "";
+        if (auto r = os::switch_user(user, group, &call); !r) {
+            log.write(LogLevel::emerg, r.error(), "%s for \"%s\" failed", call, user.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool open_error_logs(Cycle& cycle) {
+    cycle.log.clear_sinks();
+    if (cycle.main.error_logs.empty()) {
+        cycle.main.error_logs.push_back(
+            ErrorLogConfig{cycle.resolve("logs/error.log"), LogLevel::error});
+    }
+    for (const ErrorLogConfig& e : cycle.main.error_logs) {
+        if (e.path == "stderr") {
+            cycle.log.add_sink(STDERR_FILENO, e.level, false);
+            continue;
+        }
+        const int fd = ::open(e.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            std::fprintf(stderr, "evserve: [emerg] open() \"%s\" failed (%d: %s)\n", e.path.c_str(),
+                         errno, std::strerror(errno));
+            return false;
+        }
+        cycle.log.add_sink(fd, e.level, true);
+    }
+    return true;
+}
+
+bool reopen_error_logs(const Cycle& cycle, core::Log& log, uid_t owner) {
+    bool ok = true;
+    core::Log fresh(STDERR_FILENO, LogLevel::stderr_only);
+    fresh.clear_sinks();
+    for (const ErrorLogConfig& e : cycle.main.error_logs) {
+        if (e.path == "stderr") {
+            fresh.add_sink(STDERR_FILENO, e.level, false);
+            continue;
+        }
+        const int fd = ::open(e.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            log.write(LogLevel::alert, errno, "reopen: open() \"%s\" failed", e.path.c_str());
+            ok = false;
+            continue;
+        }
+        if (owner != static_cast<uid_t>(-1) && ::fchown(fd, owner, static_cast<gid_t>(-1)) < 0) {
+            log.write(LogLevel::alert, errno, "reopen: fchown(\"%s\") failed", e.path.c_str());
+        }
+        fresh.add_sink(fd, e.level, false);
+    }
+    if (!ok) {
+        for (const auto& sink : fresh.sinks()) {
+            if (sink.fd != STDERR_FILENO) {
+                ::close(sink.fd);
+            }
+        }
+        return false;
+    }
+    log.clear_sinks();
+    for (const auto& sink : fresh.sinks()) {
+        log.add_sink(sink.fd, sink.level, sink.fd != STDERR_FILENO);
+    }
+    return true;
+}
+
+int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
+    core::Log& log = cycle.log;
+    if (!id.single && !set_up_process(cycle, id)) {
+        return 2;
+    }
+
+    event::Loop loop(cycle.loop_config(), log);
+    if (loop.init() != core::Status::ok) {
+        return 2;
+    }
+    WorkerState state;
+    state.cycle = &cycle;
+    state.loop = &loop;
+    g_worker = &state;
+
+    SharedZoneLayout::Worker& me = zone->workers[id.slot];
+    me.pid.store(::getpid(), std::memory_order_relaxed);
+    loop.set_stats(&zone->server, &me.stats);
+
+    const unsigned workers = cycle.main.master_process ? cycle.main.worker_processes : 1;
+    SharedAcceptMutex mutex(&zone->accept_mutex, ::getpid());
+    bool any_reuseport = false;
+    for (const Cycle::Listen& l : cycle.listening) {
+        any_reuseport |= l.worker >= 0;
+    }
+    if (cycle.main.events.accept_mutex && workers > 1 && !any_reuseport) {
+        loop.set_accept_mutex(&mutex);
+    }
+    const bool exclusive = !cycle.main.events.accept_mutex && workers > 1 &&
+                           (loop.capabilities() & event::k_use_exclusive);
+
+    for (Cycle::Listen& l : cycle.listening) {
+        event::Listening* ls = l.listening.get();
+        if (l.worker >= 0 && l.worker != id.number) {
+            // Another worker's reuseport socket: not ours to serve.
+            event::close_listening(ls);
+            continue;
+        }
+        ls->exclusive = exclusive && l.worker < 0;
+        if (loop.add_listening(ls) != core::Status::ok) {
+            return 2;
+        }
+    }
+
+    // Signals arrive through the loop, never in the middle of a handler.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2, SIGWINCH}) {
+        sigaddset(&signals, s);
+    }
+    auto sfd = os::signal_fd(signals);
+    if (!sfd) {
+        log.write(LogLevel::emerg, sfd.error(), "signalfd() failed");
+        return 2;
+    }
+    event::Connection* sc = loop.pool().get_internal(*sfd);
+    sc->immediate = 1;
+    sc->read.handler = on_signal;
+    loop.backend().add(&sc->read, event::k_clear_event);
+
+    if (id.channel >= 0) {
+        event::Connection* cc = loop.pool().get(id.channel);
+        if (cc == nullptr) {
+            return 2;
+        }
+        cc->read.handler = on_channel;
+        loop.handle_read_event(&cc->read);
+    }
+
+    state.shutdown_timer.handler = on_shutdown_timeout;
+    state.shutdown_timer.cancelable = 1;
+
+    for (;;) {
+        if (state.exiting && loop.only_cancelable_timers_left()) {
+            log.write(LogLevel::notice, 0, "exiting");
+            break;
+        }
+        loop.process_events_and_timers();
+        if (state.terminate) {
+            log.write(LogLevel::notice, 0, "exiting");
+            break;
+        }
+        if (state.quit) {
+            state.quit = false;
+            if (!state.exiting) {
+                log.write(LogLevel::notice, 0, "gracefully shutting down");
+                state.exiting = true;
+                if (cycle.main.worker_shutdown_timeout > 0) {
+                    loop.add_timer(&state.shutdown_timer, cycle.main.worker_shutdown_timeout);
+                }
+                close_listening_sockets(cycle, loop);
+                loop.pool().close_idle();
+            }
+        }
+        if (state.reopen) {
+            state.reopen = false;
+            log.write(LogLevel::notice, 0, "reopening logs");
+            reopen_error_logs(cycle, log, static_cast<uid_t>(-1));
+        }
+    }
+    me.pid.store(0, std::memory_order_relaxed);
+    g_worker = nullptr;
+    os::close_fd(*sfd);
+    return 0;
+}
+
+}  // namespace evs::server
