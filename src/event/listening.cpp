@@ -180,6 +180,14 @@ void accept_handler(Event* ev) {
         count_accept(loop, &ConnectionStats::active);
         c->peer = peer;
         c->listening = ls;
+        // A new socket can take data at once: a handler may write without first
+        // waiting for the write event. With TCP_DEFER_ACCEPT the request is already
+        // there, so the first read needs no wait either.
+        c->write.ready = 1;
+        if (ls->options.deferred) {
+            c->read.ready = 1;
+            c->read.available = 1;
+        }
         ++ls->accepted;
         if (loop.log().enabled(core::LogLevel::debug)) {
             loop.log().write_conn(core::LogLevel::debug, 0, c->number, nullptr, nullptr,
