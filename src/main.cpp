@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "evserve: [emerg] %s\n", error.c_str());
         return 1;
     }
-    if (!evs::server::open_error_logs(*cycle)) {
+    if (!evs::server::open_error_logs(*cycle) || !evs::server::open_access_logs(*cycle)) {
         return 1;
     }
     if (cycle->main.daemon) {
@@ -165,8 +165,9 @@ int main(int argc, char** argv) {
         if (fresh && !evs::server::open_listening_sockets(*fresh, &old, &err)) {
             fresh.reset();
         }
-        if (fresh && !evs::server::open_error_logs(*fresh)) {
-            err = "cannot open the error logs";
+        if (fresh &&
+            (!evs::server::open_error_logs(*fresh) || !evs::server::open_access_logs(*fresh))) {
+            err = "cannot open the log files";
             fresh.reset();
         }
         if (!fresh) {

@@ -1,5 +1,7 @@
 #include "event/io.hpp"
 
+#include <sys/sendfile.h>
+
 #include <cerrno>
 
 #include "event/connection.hpp"
@@ -81,6 +83,29 @@ ssize_t writev(Connection* c, const iovec* iov, int count) {
     wev->error = 1;
     errno = n.error();
     return k_io_error;
+}
+
+ssize_t sendfile(Connection* c, int file_fd, off_t* offset, std::size_t size) {
+    Event* wev = &c->write;
+    for (;;) {
+        const ssize_t n = ::sendfile(c->fd, file_fd, offset, size);
+        if (n >= 0) {
+            if (static_cast<std::size_t>(n) < size) {
+                wev->ready = 0;
+            }
+            c->sent += static_cast<std::uint64_t>(n);
+            return n;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        wev->ready = 0;
+        if (errno == EAGAIN) {
+            return k_io_again;
+        }
+        wev->error = 1;
+        return k_io_error;
+    }
 }
 
 }  // namespace evs::event

@@ -25,5 +25,7 @@ inline constexpr ssize_t k_io_again = -2;
 ssize_t recv(Connection* c, void* buf, std::size_t size);
 ssize_t send(Connection* c, const void* buf, std::size_t size);
 ssize_t writev(Connection* c, const iovec* iov, int count);
+// sendfile(2) of `size` bytes of `file_fd` from *offset (advanced by what was sent).
+ssize_t sendfile(Connection* c, int file_fd, off_t* offset, std::size_t size);
 
 }  // namespace evs::event

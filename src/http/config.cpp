@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -700,7 +701,7 @@ optional<Error> apply_http_block(Applier& applier, const Node& node, HttpConfig&
             MimeTypes{{"html", "text/html"}, {"gif", "image/gif"}, {"jpg", "image/jpeg"}});
     }
     if (!top.access_logs_set) {
-        top.access_logs.push_back(AccessLogConfig{"logs/access.log", "combined", -1});
+        top.access_logs.push_back(AccessLogConfig{"logs/access.log", "combined", "", -1});
     }
     for (auto& srv : config.servers) {
         conf::inherit(k_server_table, srv.get(), &config.defaults, srv->seen, conf::k_http);
@@ -712,6 +713,53 @@ optional<Error> apply_http_block(Applier& applier, const Node& node, HttpConfig&
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+constexpr std::string_view k_combined =
+    "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+    "\"$http_referer\" \"$http_user_agent\"";
+
+bool finish_location(LocationConfig& loc, const HttpConfig& config, const std::string& prefix,
+                     std::string* error) {
+    if (!loc.root.empty() && loc.root[0] != '/') {
+        loc.root = prefix + loc.root;
+    }
+    for (AccessLogConfig& log : loc.access_logs) {
+        if (!log.path.empty() && log.path[0] != '/') {
+            log.path = prefix + log.path;
+        }
+        if (log.format == "combined") {
+            log.format_text = std::string(k_combined);
+        } else {
+            auto it = std::find_if(config.log_formats.begin(), config.log_formats.end(),
+                                   [&](const LogFormat& f) { return f.name == log.format; });
+            if (it == config.log_formats.end()) {
+                *error = "unknown log format \"" + log.format + "\"";
+                return false;
+            }
+            log.format_text = it->text;
+        }
+    }
+    for (auto& nested : loc.locations) {
+        if (!finish_location(*nested, config, prefix, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool finish_http_config(HttpConfig& config, const std::string& prefix, std::string* error) {
+    config.prefix = prefix;
+    for (auto& srv : config.servers) {
+        if (!finish_location(srv->location, config, prefix, error)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::span<const conf::Table* const> http_tables() {

@@ -31,9 +31,10 @@ struct ServerConfig;
 using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension -> type
 
 struct AccessLogConfig {
-    std::string path;    // resolved; empty for off
-    std::string format;  // a log_format name
-    int fd = -1;         // opened by the server layer
+    std::string path;         // resolved; empty for off
+    std::string format;       // a log_format name
+    std::string format_text;  // the format itself, resolved after the http block
+    int fd = -1;              // opened by the server layer
 };
 
 enum class IfModifiedSince : std::uint8_t { off, exact, before };
@@ -141,6 +142,10 @@ struct HttpConfig {
 // the inheritance from http to server to location. `prefix` resolves relative paths.
 std::optional<core::conf::Error> apply_http_block(core::conf::Applier& applier,
                                                   const core::conf::Node& node, HttpConfig& config);
+
+// Resolves relative paths (root, alias, access_log) against `prefix` and each
+// access_log's format name to its text; false with the message in *error.
+bool finish_http_config(HttpConfig& config, const std::string& prefix, std::string* error);
 
 // The tables of the HTTP module, for the directive reference and for telling
 // "unknown directive" from "not allowed here".

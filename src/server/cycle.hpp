@@ -22,6 +22,7 @@
 #include "event/listening.hpp"
 #include "event/loop.hpp"
 #include "http/config.hpp"
+#include "http/virtual_servers.hpp"
 
 namespace evs::server {
 
@@ -79,8 +80,17 @@ struct Cycle {
         int worker = -1;
     };
     std::vector<Listen> listening;
+    // What each HTTP socket serves (Listening::data points at one).
+    std::vector<std::unique_ptr<http::ListenGroup>> http_groups;
+    // Access log files, opened once per path by the master.
+    std::vector<std::pair<std::string, int>> access_log_files;
 
     core::Log log{2, core::LogLevel::error};
+
+    Cycle() = default;
+    Cycle(const Cycle&) = delete;
+    Cycle& operator=(const Cycle&) = delete;
+    ~Cycle();
     std::uint64_t generation = 0;
 
     // Every file the configuration read, with its text, for -T.

@@ -1,14 +1,18 @@
 #include "server/cycle_loader.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 
 #include "core/conf_applier.hpp"
 #include "core/conf_parser.hpp"
+#include "http/http_connection.hpp"
 #include "os/socket.hpp"
 #include "server/core_module.hpp"
 #include "server/master.hpp"
@@ -16,6 +20,77 @@
 namespace evs::server {
 
 namespace conf = core::conf;
+
+namespace {
+
+void collect_access_logs(http::LocationConfig& loc, std::vector<http::AccessLogConfig*>* out) {
+    for (http::AccessLogConfig& log : loc.access_logs) {
+        out->push_back(&log);
+    }
+    for (auto& nested : loc.locations) {
+        collect_access_logs(*nested, out);
+    }
+}
+
+// The HTTP servers' sockets: one Listening per listen group, or one per worker
+// for a reuseport group (the kernel then spreads connections over the workers).
+bool build_http(Cycle& cycle, std::string* error) {
+    http::HttpConfig& http = *cycle.main.http;
+    if (!http::finish_http_config(http, cycle.prefix, error) ||
+        !http::build_listen_groups(http, &cycle.http_groups, error)) {
+        return false;
+    }
+    for (auto& group : cycle.http_groups) {
+        const bool reuseport = group->spec.options.reuseport;
+        const int copies = reuseport ? static_cast<int>(cycle.main.worker_processes) : 1;
+        for (int worker = 0; worker < copies; ++worker) {
+            Cycle::Listen l;
+            l.listening = std::make_unique<event::Listening>();
+            l.listening->address = group->spec.address;
+            l.listening->options = group->spec.options;
+            l.listening->handler = http::init_connection;
+            l.listening->data = group.get();
+            l.worker = reuseport ? worker : -1;
+            cycle.listening.push_back(std::move(l));
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool open_access_logs(Cycle& cycle) {
+    if (!cycle.main.http) {
+        return true;
+    }
+    std::vector<http::AccessLogConfig*> logs;
+    for (auto& srv : cycle.main.http->servers) {
+        collect_access_logs(srv->location, &logs);
+    }
+    for (http::AccessLogConfig* log : logs) {
+        auto it = std::find_if(cycle.access_log_files.begin(), cycle.access_log_files.end(),
+                               [&](const auto& f) { return f.first == log->path; });
+        if (it == cycle.access_log_files.end()) {
+            const int fd =
+                ::open(log->path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                std::fprintf(stderr, "evserve: [emerg] open() \"%s\" failed (%d: %s)\n",
+                             log->path.c_str(), errno, std::strerror(errno));
+                return false;
+            }
+            cycle.access_log_files.emplace_back(log->path, fd);
+            it = cycle.access_log_files.end() - 1;
+        }
+        log->fd = it->second;
+    }
+    return true;
+}
+
+Cycle::~Cycle() {
+    for (auto& [path, fd] : access_log_files) {
+        os::close_fd(fd);
+    }
+}
 
 std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error) {
     auto cycle = std::make_unique<Cycle>();
@@ -69,6 +144,9 @@ std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error) {
     if (cycle->main.error_logs.empty()) {
         cycle->main.error_logs.push_back(
             ErrorLogConfig{cycle->resolve("logs/error.log"), core::LogLevel::error});
+    }
+    if (cycle->main.http && !build_http(*cycle, error)) {
+        return nullptr;
     }
     return cycle;
 }

@@ -21,4 +21,8 @@ std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error);
 // False with the message in *error ("bind() to 0.0.0.0:80 failed (98: ...)").
 bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error);
 
+// Opens the access log files of the cycle's locations (once per path); false
+// (printed to stderr) on failure.
+bool open_access_logs(Cycle& cycle);
+
 }  // namespace evs::server

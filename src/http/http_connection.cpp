@@ -1,0 +1,812 @@
+#include "http/http_connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "event/io.hpp"
+#include "event/listening.hpp"
+#include "event/loop.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace evs::http {
+
+using core::LogLevel;
+using event::Connection;
+using event::Event;
+
+namespace {
+
+// Per-worker state: connection records by slot, and caches of header buffers and
+// arenas so that the steady state of a keepalive workload never calls malloc.
+struct WorkerCaches {
+    std::vector<HttpConnection> connections;
+    std::vector<std::pair<std::size_t, char*>> buffers;  // (size, buffer), LIFO
+    std::vector<core::Arena*> arenas;
+};
+
+thread_local WorkerCaches g_caches;
+
+constexpr std::size_t k_cached_buffers = 256;
+constexpr std::size_t k_cached_arenas = 256;
+
+char* get_buffer(std::size_t size) {
+    auto& cache = g_caches.buffers;
+    for (std::size_t i = cache.size(); i-- > 0;) {
+        if (cache[i].first == size) {
+            char* b = cache[i].second;
+            cache[i] = cache.back();
+            cache.pop_back();
+            return b;
+        }
+    }
+    return static_cast<char*>(std::malloc(size));
+}
+
+void put_buffer(char* b, std::size_t size) {
+    if (b == nullptr) {
+        return;
+    }
+    if (g_caches.buffers.size() < k_cached_buffers) {
+        g_caches.buffers.emplace_back(size, b);
+    } else {
+        std::free(b);
+    }
+}
+
+core::Arena* get_arena() {
+    if (!g_caches.arenas.empty()) {
+        core::Arena* a = g_caches.arenas.back();
+        g_caches.arenas.pop_back();
+        return a;
+    }
+    return new core::Arena(8192);
+}
+
+void put_arena(core::Arena* a) {
+    a->reset();
+    if (g_caches.arenas.size() < k_cached_arenas) {
+        g_caches.arenas.push_back(a);
+    } else {
+        delete a;
+    }
+}
+
+HttpConnection* http_of(Connection* c) {
+    return static_cast<HttpConnection*>(c->data);
+}
+
+ServerConfig& default_server(HttpConnection* hc) {
+    return *hc->address->default_server;
+}
+
+void empty_handler(Event*) {}
+
+void close_http_connection(Connection* c) {
+    HttpConnection* hc = http_of(c);
+    if (hc->request != nullptr) {
+        hc->request->~Request();
+        hc->request = nullptr;
+    }
+    if (hc->arena != nullptr) {
+        put_arena(hc->arena);
+        hc->arena = nullptr;
+    }
+    put_buffer(hc->buffer, hc->buffer_size);
+    hc->buffer = nullptr;
+    hc->buffer_len = 0;
+    c->loop->close_connection(c);
+}
+
+void log_conn(Connection* c, LogLevel level, int err, const char* text) {
+    core::Log& log = c->loop->log();
+    if (log.enabled(level)) {
+        const std::string peer = [&] {
+            os::SocketAddress a;
+            std::memcpy(&a.storage, &c->peer.addr, sizeof(c->peer.addr));
+            a.length = c->peer.length;
+            return a.family() == AF_UNIX ? std::string("unix:") : a.to_string(false);
+        }();
+        log.write_conn(level, err, c->number, nullptr, nullptr, "%s, client: %s", text,
+                       peer.c_str());
+    }
+}
+
+void wait_request_handler(Event* rev);
+void read_head_handler(Event* rev);
+void write_handler(Event* wev);
+void start_request(Connection* c);
+void parse_head(Request* r);
+
+void set_keepalive(Request* r);
+void lingering_close(Request* r);
+
+// The host hook: the server is chosen as soon as the host is known, and its
+// parsing settings apply from the next header line on.
+void on_host(void* context, std::string_view host, ParserSettings& settings) {
+    auto* r = static_cast<Request*>(context);
+    r->server = find_server(*r->hc->address, host);
+    settings.ignore_invalid_headers = r->server->ignore_invalid_headers;
+    settings.underscores_in_headers = r->server->underscores_in_headers;
+    settings.merge_slashes = r->server->merge_slashes;
+}
+
+void* arena_allocate(void* context, std::size_t size) {
+    return static_cast<core::Arena*>(context)->allocate(size, 1);
+}
+
+}  // namespace
+
+Request::Request(Connection* conn, HttpConnection* http, core::Arena* a,
+                 const ParserSettings& settings)
+    : c(conn),
+      hc(http),
+      arena(a),
+      parser(std::span<Header>(header_storage, k_max_headers), ParserAllocator{arena_allocate, a},
+             settings) {}
+
+void init_connection(Connection* c) {
+    auto* group = static_cast<const ListenGroup*>(c->listening->data);
+    event::Loop& loop = *c->loop;
+    if (g_caches.connections.size() < loop.pool().capacity()) {
+        g_caches.connections.resize(loop.pool().capacity());
+    }
+    HttpConnection* hc = &g_caches.connections[c->index];
+    *hc = HttpConnection{};
+    hc->group = group;
+    if (group->addresses.size() > 1) {
+        // Several addresses share this wildcard socket: which one did the client reach?
+        sockaddr_storage local{};
+        socklen_t len = sizeof(local);
+        const bool known = ::getsockname(c->fd, reinterpret_cast<sockaddr*>(&local), &len) == 0;
+        hc->address =
+            find_address(*group, known ? reinterpret_cast<sockaddr*>(&local) : nullptr, len);
+    } else {
+        hc->address = &group->addresses.front();
+    }
+    hc->start = loop.time().msec();
+    c->data = hc;
+    c->read.handler = wait_request_handler;
+    c->write.handler = empty_handler;
+
+    loop.add_timer(&c->read, default_server(hc).client_header_timeout);
+    loop.pool().set_reusable(c, true);
+    if (c->read.ready) {
+        // Deferred accept: the request is already there.
+        loop.post(&c->read);
+        return;
+    }
+    if (loop.handle_read_event(&c->read) != core::Status::ok) {
+        close_http_connection(c);
+    }
+}
+
+namespace {
+
+// Waiting for a first request, or for the next one on a keepalive connection:
+// nothing is allocated until bytes arrive.
+void wait_request_handler(Event* rev) {
+    Connection* c = event::connection_of(rev);
+    HttpConnection* hc = http_of(c);
+    if (rev->timedout) {
+        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out");
+        close_http_connection(c);
+        return;
+    }
+    if (c->close) {
+        close_http_connection(c);
+        return;
+    }
+    const std::size_t size = default_server(hc).client_header_buffer_size;
+    if (hc->buffer == nullptr) {
+        hc->buffer = get_buffer(size);
+        hc->buffer_size = size;
+        hc->buffer_len = 0;
+        if (hc->buffer == nullptr) {
+            close_http_connection(c);
+            return;
+        }
+    }
+    const ssize_t n = event::recv(c, hc->buffer + hc->buffer_len, hc->buffer_size - hc->buffer_len);
+    if (n == event::k_io_again) {
+        if (hc->buffer_len == 0) {
+            // An idle connection keeps no buffer.
+            put_buffer(hc->buffer, hc->buffer_size);
+            hc->buffer = nullptr;
+        }
+        if (c->loop->handle_read_event(rev) != core::Status::ok) {
+            close_http_connection(c);
+        }
+        return;
+    }
+    if (n <= 0) {
+        if (n == event::k_io_error) {
+            log_conn(c, LogLevel::info, errno, "recv() failed");
+        }
+        close_http_connection(c);
+        return;
+    }
+    hc->buffer_len += static_cast<std::size_t>(n);
+    start_request(c);
+}
+
+void start_request(Connection* c) {
+    HttpConnection* hc = http_of(c);
+    c->loop->pool().set_reusable(c, false);
+    hc->arena = get_arena();
+    ServerConfig& srv = default_server(hc);
+    ParserSettings settings;
+    settings.ignore_invalid_headers = srv.ignore_invalid_headers;
+    settings.underscores_in_headers = srv.underscores_in_headers;
+    settings.merge_slashes = srv.merge_slashes;
+    Request* r = hc->arena->make<Request>(c, hc, hc->arena, settings);
+    if (r == nullptr) {
+        close_http_connection(c);
+        return;
+    }
+    hc->request = r;
+    // Until the Host header (or an absolute URI) names one, the request belongs to
+    // the address's default server: errors found before that are answered by it.
+    r->server = &srv;
+    r->parser.set_host_hook(on_host, r);
+    r->buf = hc->buffer;
+    r->len = hc->buffer_len;
+    r->cap = hc->buffer_size;
+    r->start_msec = c->loop->time().msec();
+    r->start_sent = c->sent;
+    c->read.handler = read_head_handler;
+    ++c->requests;
+    event::stat_add<std::uint64_t>(c->loop->server_stats().requests, 1);
+    if (&c->loop->worker_stats() != &c->loop->server_stats()) {
+        event::stat_add<std::uint64_t>(c->loop->worker_stats().requests, 1);
+    }
+    parse_head(r);
+}
+
+void read_head_handler(Event* rev) {
+    Connection* c = event::connection_of(rev);
+    Request* r = http_of(c)->request;
+    if (rev->timedout) {
+        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out");
+        close_http_connection(c);
+        return;
+    }
+    parse_head(r);
+}
+
+// Moves the unfinished line to a large buffer; false when it cannot grow.
+bool grow_buffer(Request* r) {
+    ServerConfig& srv = r->server != nullptr ? *r->server : default_server(r->hc);
+    const std::size_t start = r->parser.element_start();
+    const std::size_t pending = r->len - start;
+    const std::size_t size = srv.large_header_buffer_size;
+    if (pending >= size || r->large_used >= srv.large_header_buffers ||
+        r->large_used >= Request::k_max_large_buffers) {
+        return false;
+    }
+    auto* large = static_cast<char*>(r->arena->allocate(size, 1));
+    if (large == nullptr) {
+        return false;
+    }
+    std::memcpy(large, r->buf + start, pending);
+    r->parser.rebase(start);
+    r->buf = large;
+    r->len = pending;
+    r->cap = size;
+    ++r->large_used;
+    return true;
+}
+
+void parse_head(Request* r) {
+    Connection* c = r->c;
+    for (;;) {
+        const core::Status status = r->parser.parse(r->buf, r->len);
+        if (status == core::Status::ok) {
+            break;
+        }
+        if (status == core::Status::error) {
+            log_conn(c, LogLevel::info, 0, std::string(describe(r->parser.error())).c_str());
+            r->keepalive = false;
+            finalize_request(r, r->parser.status());
+            return;
+        }
+        if (r->len == r->cap && !grow_buffer(r)) {
+            r->parser.fail_overflow();
+            log_conn(c, LogLevel::info, 0, std::string(describe(r->parser.error())).c_str());
+            finalize_request(r, r->parser.status());
+            return;
+        }
+        const ssize_t n = event::recv(c, r->buf + r->len, r->cap - r->len);
+        if (n == event::k_io_again) {
+            ServerConfig& srv = r->server != nullptr ? *r->server : default_server(r->hc);
+            c->loop->add_timer(&c->read, srv.client_header_timeout);
+            if (c->loop->handle_read_event(&c->read) != core::Status::ok) {
+                close_http_connection(c);
+            }
+            return;
+        }
+        if (n <= 0) {
+            log_conn(c, LogLevel::info, n < 0 ? errno : 0,
+                     "client prematurely closed connection while reading client request headers");
+            close_http_connection(c);
+            return;
+        }
+        r->len += static_cast<std::size_t>(n);
+    }
+
+    // The head is complete.
+    c->loop->del_timer(&c->read);
+    const RequestHead& head = r->parser.head();
+    if (r->server == nullptr) {
+        r->server = &default_server(r->hc);
+    }
+    r->request_length = r->parser.consumed();
+    r->uri = head.path;
+    r->header_only = head.method == Method::head;
+    r->keepalive = head.keepalive_requested();
+    c->read.handler = empty_handler;
+
+    // A request body is read and thrown away; a static site never needs one.
+    r->body_left = head.content_length > 0 ? head.content_length : 0;
+    r->body_done = r->body_left == 0 && !head.chunked;
+    if (head.chunked) {
+        r->chunked = r->arena->make<ChunkedParser>();
+    }
+    internal_redirect(r, r->uri);
+}
+
+}  // namespace
+
+void internal_redirect(Request* r, std::string_view uri) {
+    if (++r->redirects > Request::k_max_redirects + 1) {
+        r->c->loop->log().write_conn(
+            LogLevel::error, 0, r->c->number, nullptr, nullptr,
+            "rewrite or internal redirection cycle while processing \"%.*s\"",
+            static_cast<int>(uri.size()), uri.data());
+        finalize_request(r, 500);
+        return;
+    }
+    r->uri = uri;
+    r->loc = find_location(*r->server, uri);
+    const RequestHead& head = r->parser.head();
+    if (r->loc->client_max_body_size > 0 && head.content_length > r->loc->client_max_body_size) {
+        r->c->loop->log().write_conn(LogLevel::error, 0, r->c->number, nullptr, nullptr,
+                                     "client intended to send too large body: %lld bytes",
+                                     static_cast<long long>(head.content_length));
+        r->keepalive = false;
+        finalize_request(r, 413);
+        return;
+    }
+    if (r->server->location.return_code != 0 && r->redirects == 1) {
+        r->loc = &r->server->location;
+        return_handler(r);
+        return;
+    }
+    if (r->loc->return_code != 0) {
+        return_handler(r);
+        return;
+    }
+    static_handler(r);
+}
+
+namespace {
+
+// Reads and drops what is available of the request body; true when all of it is.
+// Body bytes already in the header buffer are accounted for there, so that the
+// bytes after them (a pipelined request) are kept; from the socket, a body of
+// known length is read no further than its end.
+bool discard_body(Request* r) {
+    if (r->body_done) {
+        return true;
+    }
+    const std::size_t after_head = r->parser.consumed();
+    const std::size_t have = r->len > after_head ? r->len - after_head : 0;
+    const char* data = r->buf + after_head;
+    if (r->chunked != nullptr) {
+        std::size_t pos = 0;
+        std::string_view chunk;
+        while (pos < have && !r->chunked->done()) {
+            if (r->chunked->parse(std::string_view(data, have), pos, chunk) ==
+                core::Status::error) {
+                return false;
+            }
+        }
+        r->body_in_buffer = pos;
+    } else {
+        const auto take = std::min<std::int64_t>(static_cast<std::int64_t>(have), r->body_left);
+        r->body_left -= take;
+        r->body_in_buffer = static_cast<std::size_t>(take);
+    }
+    char scratch[4096];
+    for (;;) {
+        if ((r->chunked != nullptr && r->chunked->done()) ||
+            (r->chunked == nullptr && r->body_left == 0)) {
+            r->body_done = true;
+            return true;
+        }
+        std::size_t want = sizeof(scratch);
+        if (r->chunked == nullptr) {
+            want = static_cast<std::size_t>(
+                std::min<std::int64_t>(r->body_left, static_cast<std::int64_t>(want)));
+        }
+        const ssize_t n = event::recv(r->c, scratch, want);
+        if (n <= 0) {
+            return false;
+        }
+        if (r->chunked != nullptr) {
+            std::size_t pos = 0;
+            std::string_view chunk;
+            while (pos < static_cast<std::size_t>(n) && !r->chunked->done()) {
+                if (r->chunked->parse(std::string_view(scratch, static_cast<std::size_t>(n)), pos,
+                                      chunk) == core::Status::error) {
+                    return false;
+                }
+            }
+        } else {
+            r->body_left -= n;
+        }
+    }
+}
+
+}  // namespace
+
+void finalize_request(Request* r, int status) {
+    if (status != 0) {
+        // An error (or special) response: nginx's page, and no keepalive after a
+        // request we could not parse.
+        const bool tokens = r->loc != nullptr ? r->loc->server_tokens : true;
+        r->status = status == 494 ? 400 : status;
+        char* body = static_cast<char*>(r->arena->allocate(512, 1));
+        const std::size_t n = body != nullptr ? error_page(status, tokens, body, 512) : 0;
+        r->mem = body;
+        r->mem_len = n;
+        r->content_type = "text/html";
+        r->content_length = static_cast<std::int64_t>(n);
+        if (r->fd >= 0) {
+            r->fd = -1;  // the arena's cleanup closes it
+        }
+        r->file_pos = r->file_end = 0;
+        if (status >= 400 && status != 404 && status != 403 && status != 405 && status != 416 &&
+            status != 412) {
+            r->keepalive = false;
+        }
+        if (status == 304) {
+            r->header_only = true;
+        }
+    }
+    send_response(r);
+}
+
+// Called by the writer when every byte of the response has gone out.
+void response_sent(Request* r);
+
+namespace {
+
+void write_handler(Event* wev) {
+    Connection* c = event::connection_of(wev);
+    Request* r = http_of(c)->request;
+    if (wev->timedout) {
+        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while sending response");
+        close_http_connection(c);
+        return;
+    }
+    send_response(r);
+}
+
+}  // namespace
+
+void send_response(Request* r) {
+    Connection* c = r->c;
+    const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
+    event::Loop& loop = *c->loop;
+
+    if (r->head == nullptr) {
+        // Render the head once: status line and nginx's headers, in nginx's order.
+        const RequestHead& head = r->parser.head();
+        if (!discard_body(r)) {
+            r->keepalive = false;
+        }
+        const std::uint64_t max_requests = loc.keepalive_requests;
+        if (r->keepalive && (loc.keepalive_timeout == 0 || c->requests >= max_requests ||
+                             loop.time().msec() - r->hc->start > loc.keepalive_time)) {
+            r->keepalive = false;
+        }
+        if (head.http_version < 1000 && head.http_version != 0) {
+            r->keepalive = false;
+        }
+        const std::size_t cap = 1024 + r->location_header.size() + r->content_type.size();
+        char* out = static_cast<char*>(r->arena->allocate(cap, 1));
+        if (out == nullptr) {
+            close_http_connection(c);
+            return;
+        }
+        std::size_t n = 0;
+        auto add = [&](std::string_view text) {
+            const std::size_t k = std::min(text.size(), cap - n);
+            std::memcpy(out + n, text.data(), k);
+            n += k;
+        };
+        auto add_number = [&](long long value) {
+            char digits[24];
+            const int k = std::snprintf(digits, sizeof(digits), "%lld", value);
+            add(std::string_view(digits, static_cast<std::size_t>(k)));
+        };
+        const std::string_view status_text = status_line_text(r->status);
+        add("HTTP/1.1 ");
+        if (status_text.empty()) {
+            add_number(r->status);
+            add(" ");
+        } else {
+            add(status_text);
+        }
+        add("\r\nServer: ");
+        add(server_signature(loc.server_tokens));
+        add("\r\nDate: ");
+        add(loop.time().http_date());
+        add("\r\n");
+        if (!r->content_type.empty() && r->status != 304) {
+            add("Content-Type: ");
+            add(r->content_type);
+            add("\r\n");
+        }
+        if (r->content_length >= 0 && r->status != 304) {
+            add("Content-Length: ");
+            add_number(r->content_length);
+            add("\r\n");
+        }
+        if (r->last_modified >= 0) {
+            char when[64];
+            const std::size_t w = format_http_time(r->last_modified, when, sizeof(when));
+            add("Last-Modified: ");
+            add(std::string_view(when, w));
+            add("\r\n");
+        }
+        if (!r->content_range.empty()) {
+            add("Content-Range: ");
+            add(r->content_range);
+            add("\r\n");
+        }
+        if (!r->location_header.empty()) {
+            add("Location: ");
+            add(r->location_header);
+            add("\r\n");
+        }
+        add(r->keepalive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+        if (r->keepalive && loc.keepalive_header >= 0) {
+            add("Keep-Alive: timeout=");
+            add_number(loc.keepalive_header);
+            add("\r\n");
+        }
+        if (!r->etag.empty()) {
+            add("ETag: ");
+            add(r->etag);
+            add("\r\n");
+        }
+        if (r->accept_ranges) {
+            add("Accept-Ranges: bytes\r\n");
+        }
+        add("\r\n");
+        r->head = out;
+        r->head_len = head.http_version == 9 ? 0 : n;  // HTTP/0.9 has no head
+        if (r->header_only) {
+            r->mem_len = 0;
+            r->file_pos = r->file_end;
+        }
+        r->use_sendfile = loc.sendfile && r->fd >= 0;
+        c->write.handler = write_handler;
+    }
+
+    // Write until done or the socket is full.
+    for (;;) {
+        if (r->fd >= 0 && !r->use_sendfile && r->file_buf_sent == r->file_buf_len &&
+            r->file_pos < r->file_end) {
+            // Read the next part of the file; a small file goes out with the head in
+            // one writev().
+            constexpr std::size_t k_chunk = 32768;
+            if (r->file_buf == nullptr) {
+                r->file_buf = static_cast<char*>(r->arena->allocate(k_chunk, 64));
+            }
+            const auto want = static_cast<std::size_t>(
+                std::min<off_t>(static_cast<off_t>(k_chunk), r->file_end - r->file_pos));
+            const ssize_t got = ::pread(r->fd, r->file_buf, want, r->file_pos);
+            if (got <= 0) {
+                loop.log().write_conn(LogLevel::crit, got < 0 ? errno : 0, c->number, nullptr,
+                                      nullptr, "pread() failed");
+                close_http_connection(c);
+                return;
+            }
+            r->file_pos += got;
+            r->file_buf_len = static_cast<std::size_t>(got);
+            r->file_buf_sent = 0;
+        }
+        iovec iov[3];
+        int count = 0;
+        if (r->head_sent < r->head_len) {
+            iov[count++] = {const_cast<char*>(r->head + r->head_sent), r->head_len - r->head_sent};
+        }
+        if (r->mem_sent < r->mem_len) {
+            iov[count++] = {const_cast<char*>(r->mem + r->mem_sent), r->mem_len - r->mem_sent};
+        }
+        if (r->file_buf_sent < r->file_buf_len) {
+            iov[count++] = {r->file_buf + r->file_buf_sent, r->file_buf_len - r->file_buf_sent};
+        }
+        ssize_t n;
+        if (count > 0) {
+            n = event::writev(c, iov, count);
+        } else if (r->use_sendfile && r->file_pos < r->file_end) {
+            const auto chunk = static_cast<std::size_t>(std::min<off_t>(
+                r->file_end - r->file_pos, static_cast<off_t>(loc.sendfile_max_chunk)));
+            n = event::sendfile(c, r->fd, &r->file_pos, chunk);
+        } else {
+            break;  // all sent
+        }
+        if (n == event::k_io_again) {
+            loop.add_timer(&c->write, loc.send_timeout);
+            if (loop.handle_write_event(&c->write) != core::Status::ok) {
+                close_http_connection(c);
+            }
+            return;
+        }
+        if (n < 0) {
+            log_conn(c, LogLevel::info, errno, "writev() failed while sending response to client");
+            close_http_connection(c);
+            return;
+        }
+        auto left = static_cast<std::size_t>(n);
+        if (count > 0) {
+            auto take = [&](std::size_t& sent, std::size_t total) {
+                const std::size_t d = std::min(left, total - sent);
+                sent += d;
+                left -= d;
+            };
+            take(r->head_sent, r->head_len);
+            take(r->mem_sent, r->mem_len);
+            take(r->file_buf_sent, r->file_buf_len);
+        }
+    }
+    loop.del_timer(&c->write);
+    if (c->write.active && !(loop.capabilities() & event::k_use_clear)) {
+        loop.handle_write_event(&c->write, event::k_close_event);
+    }
+    response_sent(r);
+}
+
+void response_sent(Request* r) {
+    log_request(r);
+    if (r->keepalive) {
+        set_keepalive(r);
+    } else if (!r->body_done) {
+        lingering_close(r);
+    } else {
+        close_http_connection(r->c);
+    }
+}
+
+namespace {
+
+void set_keepalive(Request* r) {
+    Connection* c = r->c;
+    HttpConnection* hc = r->hc;
+    event::Loop& loop = *c->loop;
+    const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
+    ++hc->requests;
+
+    // Bytes of the next request that arrived with this one are kept, never read twice.
+    const std::size_t consumed = r->parser.consumed() + r->body_in_buffer;
+    const std::size_t left = r->len > consumed ? r->len - consumed : 0;
+    const char* rest = r->buf + consumed;
+    if (left > hc->buffer_size) {
+        // More pipelined bytes than the small buffer holds (they came in a large
+        // buffer): keep them in a buffer of their own size.
+        char* bigger = get_buffer(left);
+        if (bigger == nullptr) {
+            close_http_connection(c);
+            return;
+        }
+        std::memcpy(bigger, rest, left);
+        put_buffer(hc->buffer, hc->buffer_size);
+        hc->buffer = bigger;
+        hc->buffer_size = left;
+    } else if (left > 0) {
+        std::memmove(hc->buffer, rest, left);  // may overlap: rest can be in hc->buffer
+    }
+    hc->buffer_len = left;
+
+    r->~Request();
+    hc->request = nullptr;
+    put_arena(hc->arena);
+    hc->arena = nullptr;
+
+    if (loc.tcp_nodelay) {
+        const int on = 1;
+        ::setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
+    c->read.handler = wait_request_handler;
+    c->write.handler = empty_handler;
+    if (hc->buffer_len > 0) {
+        // Pipelined: the next request is already here.
+        start_request(c);
+        return;
+    }
+    put_buffer(hc->buffer, hc->buffer_size);
+    hc->buffer = nullptr;
+    loop.add_timer(&c->read, loc.keepalive_timeout);
+    loop.pool().set_reusable(c, true);
+    if (c->read.ready) {
+        loop.post(&c->read);
+        return;
+    }
+    if (loop.handle_read_event(&c->read) != core::Status::ok) {
+        close_http_connection(c);
+    }
+}
+
+// The client may still be sending a body we did not read: closing now would make
+// the kernel reset the connection and the client could lose our response. Stop
+// writing, read and discard for a while, then close (nginx's lingering close).
+void lingering_handler(Event* rev) {
+    Connection* c = event::connection_of(rev);
+    HttpConnection* hc = http_of(c);
+    // hc->start holds the lingering_time deadline here.
+    if (rev->timedout || c->close || c->loop->time().msec() >= hc->start) {
+        close_http_connection(c);
+        return;
+    }
+    char scratch[4096];
+    for (;;) {
+        const ssize_t n = event::recv(c, scratch, sizeof(scratch));
+        if (n == event::k_io_again) {
+            break;
+        }
+        if (n <= 0) {
+            close_http_connection(c);
+            return;
+        }
+    }
+    c->loop->add_timer(rev, 5000);
+    if (c->loop->handle_read_event(rev) != core::Status::ok) {
+        close_http_connection(c);
+    }
+}
+
+void lingering_close(Request* r) {
+    Connection* c = r->c;
+    HttpConnection* hc = r->hc;
+    const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
+    if (loc.lingering_close == LingeringClose::off) {
+        close_http_connection(c);
+        return;
+    }
+    r->~Request();
+    hc->request = nullptr;
+    put_arena(hc->arena);
+    hc->arena = nullptr;
+    ::shutdown(c->fd, SHUT_WR);
+    hc->start = c->loop->time().msec() + loc.lingering_time;  // the deadline
+    c->read.handler = lingering_handler;
+    c->loop->add_timer(&c->read, loc.lingering_timeout);
+    if (c->loop->handle_read_event(&c->read) != core::Status::ok) {
+        close_http_connection(c);
+    }
+}
+
+}  // namespace
+
+void release_worker_caches() {
+    for (auto& [size, b] : g_caches.buffers) {
+        std::free(b);
+    }
+    g_caches.buffers.clear();
+    for (core::Arena* a : g_caches.arenas) {
+        delete a;
+    }
+    g_caches.arenas.clear();
+}
+
+}  // namespace evs::http

@@ -1,0 +1,125 @@
+#pragma once
+
+// The HTTP side of a connection and of one request on it.
+//
+// HttpConnection lives in a per-worker array indexed by the connection's slot, so
+// accepting allocates nothing. Between requests it holds at most the buffer with
+// pipelined bytes; an idle keepalive connection holds no buffer and no arena.
+//
+// A Request, its parser and everything it allocates live in an arena taken from
+// a per-worker cache when the request head starts arriving and given back when
+// the response is done (nginx's r->pool).
+//
+// The pipeline (nginx's ngx_http_wait_request_handler, process_request_line,
+// process_request_headers, the static handler and the write filter):
+//   accept -> wait for bytes (header timer, no buffer yet) -> read into
+//   client_header_buffer_size, moving an unfinished line to a large buffer when
+//   it does not fit -> parse -> server by Host -> location -> handler -> response
+//   head and body (writev, sendfile) -> access log -> keepalive or close.
+// Thread: the worker's loop thread.
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/arena.hpp"
+#include "event/connection.hpp"
+#include "http/chunked_parser.hpp"
+#include "http/config.hpp"
+#include "http/request_parser.hpp"
+#include "http/virtual_servers.hpp"
+
+namespace evs::http {
+
+struct Request;
+
+struct HttpConnection {
+    const ListenGroup* group = nullptr;
+    const AddressServers* address = nullptr;
+    char* buffer = nullptr;  // client_header_buffer_size, or a larger one for pipelining
+    std::size_t buffer_size = 0;
+    std::size_t buffer_len = 0;  // bytes received and not yet given to a request
+    Request* request = nullptr;
+    core::Arena* arena = nullptr;
+    core::Msec start = 0;  // for keepalive_time
+    std::uint32_t requests = 0;
+};
+
+struct Request {
+    static constexpr std::size_t k_max_headers = 100;
+    static constexpr std::size_t k_max_large_buffers = 16;
+    static constexpr int k_max_redirects = 10;
+
+    Request(event::Connection* conn, HttpConnection* http, core::Arena* a,
+            const ParserSettings& settings);
+
+    event::Connection* c;
+    HttpConnection* hc;
+    core::Arena* arena;
+    Header header_storage[k_max_headers];
+    RequestParser parser;
+
+    // The buffer being parsed: hc->buffer at first, then large buffers.
+    char* buf = nullptr;
+    std::size_t len = 0;
+    std::size_t cap = 0;
+    std::size_t large_used = 0;
+
+    ServerConfig* server = nullptr;
+    LocationConfig* loc = nullptr;
+    std::string_view uri;  // the normalised path, changed by internal redirects
+    int redirects = 0;
+
+    // The response.
+    int status = 0;
+    std::string_view content_type;
+    std::int64_t content_length = -1;
+    std::time_t last_modified = -1;
+    std::string_view etag;
+    std::string_view location_header;
+    std::string_view content_range;
+    bool keepalive = false;
+    bool header_only = false;  // HEAD, 304
+    bool accept_ranges = false;
+
+    // The output: the head, a memory body, a file range.
+    const char* head = nullptr;
+    std::size_t head_len = 0;
+    std::size_t head_sent = 0;
+    const char* mem = nullptr;
+    std::size_t mem_len = 0;
+    std::size_t mem_sent = 0;
+    int fd = -1;
+    off_t file_pos = 0;
+    off_t file_end = 0;
+    char* file_buf = nullptr;  // without sendfile: the part of the file read so far
+    std::size_t file_buf_len = 0;
+    std::size_t file_buf_sent = 0;
+    bool use_sendfile = false;
+
+    // The request body, read and discarded.
+    std::int64_t body_left = 0;
+    ChunkedParser* chunked = nullptr;
+    bool body_done = true;
+    std::size_t body_in_buffer = 0;  // body bytes that arrived with the head
+
+    core::Msec start_msec = 0;
+    std::uint64_t start_sent = 0;
+    std::size_t request_length = 0;
+};
+
+// Handlers of the request pipeline, used across files.
+void finalize_request(Request* r, int status);  // status 0: the response is set up
+void send_response(Request* r);                 // renders the head, starts writing
+void internal_redirect(Request* r, std::string_view uri);
+
+// The content handlers.
+void static_handler(Request* r);
+void return_handler(Request* r);
+
+// access_log: writes this request's line to every log of its location.
+void log_request(Request* r);
+
+}  // namespace evs::http

@@ -1,0 +1,245 @@
+#include "http/virtual_servers.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace evs::http {
+
+namespace {
+
+bool is_wildcard(const os::SocketAddress& a) {
+    if (a.family() == AF_INET) {
+        return reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr.s_addr == htonl(INADDR_ANY);
+    }
+    if (a.family() == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.get());
+        return std::memcmp(&in6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+    }
+    return false;
+}
+
+bool same_port_and_family(const os::SocketAddress& a, const os::SocketAddress& b) {
+    return a.family() == b.family() && a.port() == b.port() && a.family() != AF_UNIX;
+}
+
+bool add_names(AddressServers& address, ServerConfig* server, std::string* error) {
+    for (const std::string& name : server->names) {
+        if (name.empty()) {
+            continue;
+        }
+        if (name[0] == '~') {
+            *error = "regular expression server names are not supported yet: \"" + name + "\"";
+            return false;
+        }
+        auto add = [&](auto& list, std::string key) {
+            for (const auto& [existing, srv] : list) {
+                if (existing == key && srv != server) {
+                    // nginx warns and keeps the first; so do we.
+                    return;
+                }
+            }
+            list.emplace_back(std::move(key), server);
+        };
+        if (name.starts_with("*.")) {
+            add(address.leading_wildcard, name.substr(1));  // ".example.com"
+        } else if (name.starts_with(".")) {
+            // ".example.com" is both "example.com" and "*.example.com".
+            add(address.exact, name.substr(1));
+            add(address.leading_wildcard, name);
+        } else if (name.ends_with(".*")) {
+            add(address.trailing_wildcard, name.substr(0, name.size() - 1));  // "example."
+        } else if (name.find('*') != std::string::npos) {
+            *error = "invalid server name or wildcard \"" + name + "\"";
+            return false;
+        } else {
+            add(address.exact, name);
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool build_listen_groups(HttpConfig& config, std::vector<std::unique_ptr<ListenGroup>>* groups,
+                         std::string* error) {
+    // First the sockets: one per wildcard port, one per address that no wildcard
+    // on its port covers.
+    auto group_for = [&](const ListenSpec& spec) -> ListenGroup* {
+        for (auto& g : *groups) {
+            if (g->spec.address == spec.address ||
+                (g->wildcard && same_port_and_family(g->spec.address, spec.address))) {
+                return g.get();
+            }
+        }
+        return nullptr;
+    };
+    for (auto& srv : config.servers) {
+        for (const ListenSpec& spec : srv->listens) {
+            if (is_wildcard(spec.address) && group_for(spec) == nullptr) {
+                auto g = std::make_unique<ListenGroup>();
+                g->spec = spec;
+                g->wildcard = true;
+                groups->push_back(std::move(g));
+            }
+        }
+    }
+    for (auto& srv : config.servers) {
+        for (const ListenSpec& spec : srv->listens) {
+            if (group_for(spec) == nullptr) {
+                auto g = std::make_unique<ListenGroup>();
+                g->spec = spec;
+                groups->push_back(std::move(g));
+            }
+        }
+    }
+    // Then every server under each address it listens on, in configuration order,
+    // so the first server of an address is its default unless one says otherwise.
+    for (auto& srv : config.servers) {
+        for (const ListenSpec& spec : srv->listens) {
+            ListenGroup* g = group_for(spec);
+            if (g == nullptr) {  // every listen got a group above
+                continue;
+            }
+            auto it =
+                std::find_if(g->addresses.begin(), g->addresses.end(),
+                             [&](const AddressServers& a) { return a.local == spec.address; });
+            if (it == g->addresses.end()) {
+                g->addresses.emplace_back();
+                it = g->addresses.end() - 1;
+                it->local = spec.address;
+            }
+            if (spec.default_server) {
+                if (it->default_server != nullptr && it->default_server != srv.get() &&
+                    std::any_of(it->default_server->listens.begin(),
+                                it->default_server->listens.end(), [&](const ListenSpec& l) {
+                                    return l.address == spec.address && l.default_server;
+                                })) {
+                    *error = "a duplicate default server for " + spec.address.to_string();
+                    return false;
+                }
+                it->default_server = srv.get();
+                // Socket options are given once, with default_server, as in nginx.
+                if (g->spec.address == spec.address) {
+                    g->spec.options = spec.options;
+                }
+            } else if (it->default_server == nullptr) {
+                it->default_server = srv.get();
+            }
+            if (!add_names(*it, srv.get(), error)) {
+                return false;
+            }
+        }
+    }
+    // Longest wildcards first, so the first match is the most specific.
+    for (auto& g : *groups) {
+        for (AddressServers& a : g->addresses) {
+            auto longest_first = [](const auto& x, const auto& y) {
+                return x.first.size() > y.first.size();
+            };
+            std::stable_sort(a.leading_wildcard.begin(), a.leading_wildcard.end(), longest_first);
+            std::stable_sort(a.trailing_wildcard.begin(), a.trailing_wildcard.end(), longest_first);
+        }
+        // The wildcard address's own servers go last: specific addresses first.
+        std::stable_partition(g->addresses.begin(), g->addresses.end(),
+                              [](const AddressServers& a) { return !is_wildcard(a.local); });
+    }
+    return true;
+}
+
+const AddressServers* find_address(const ListenGroup& group, const sockaddr* local,
+                                   socklen_t length) {
+    if (group.addresses.size() == 1 || local == nullptr) {
+        return &group.addresses.back();
+    }
+    os::SocketAddress addr;
+    std::memcpy(&addr.storage, local, std::min<std::size_t>(length, sizeof(addr.storage)));
+    addr.length = length;
+    for (const AddressServers& a : group.addresses) {
+        if (a.local == addr) {
+            return &a;
+        }
+    }
+    return &group.addresses.back();  // the wildcard's servers
+}
+
+ServerConfig* find_server(const AddressServers& address, std::string_view host) {
+    if (!host.empty()) {
+        for (const auto& [name, srv] : address.exact) {
+            if (name == host) {
+                return srv;
+            }
+        }
+        for (const auto& [suffix, srv] : address.leading_wildcard) {
+            // ".example.com" matches "www.example.com", not "example.com".
+            if (host.size() > suffix.size() && host.ends_with(suffix)) {
+                return srv;
+            }
+        }
+        for (const auto& [prefix, srv] : address.trailing_wildcard) {
+            if (host.size() > prefix.size() && host.starts_with(prefix)) {
+                return srv;
+            }
+        }
+    }
+    return address.default_server;
+}
+
+namespace {
+
+LocationConfig* find_in(LocationConfig& parent, std::string_view path, bool* stop_regex) {
+    using Match = LocationConfig::Match;
+    LocationConfig* best = nullptr;
+    for (auto& child : parent.locations) {
+        switch (child->match) {
+            case Match::exact:
+                if (path == child->pattern) {
+                    *stop_regex = true;
+                    return child.get();
+                }
+                break;
+            case Match::prefix:
+            case Match::prefix_no_regex:
+                if (path.starts_with(child->pattern) &&
+                    (best == nullptr || child->pattern.size() > best->pattern.size())) {
+                    best = child.get();
+                }
+                break;
+            default:
+                break;
+        }
+    }
+    if (best == nullptr) {
+        return nullptr;
+    }
+    // A nested location of the longest prefix refines it.
+    bool nested_stop = false;
+    if (LocationConfig* nested = find_in(*best, path, &nested_stop)) {
+        *stop_regex = nested_stop || best->match == Match::prefix_no_regex;
+        return nested;
+    }
+    *stop_regex = best->match == Match::prefix_no_regex;
+    return best;
+}
+
+}  // namespace
+
+LocationConfig* find_location(ServerConfig& server, std::string_view path) {
+    bool stop_regex = false;
+    LocationConfig* found = find_in(server.location, path, &stop_regex);
+    // Regular-expression locations are rejected at configuration time for now, so
+    // the static match is final.
+    return found != nullptr ? found : &server.location;
+}
+
+LocationConfig* find_named_location(ServerConfig& server, std::string_view name) {
+    for (auto& child : server.location.locations) {
+        if (child->match == LocationConfig::Match::named && child->pattern == name) {
+            return child.get();
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace evs::http
