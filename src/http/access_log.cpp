@@ -120,6 +120,8 @@ bool append_variable(std::string& out, Request* r, std::string_view name) {
         }
     } else if (name == "server_port") {
         append_number(out, r->hc->address->local.port());
+    } else if (name == "pid") {
+        append_number(out, static_cast<long long>(::getpid()));
     } else if (name == "connection") {
         append_number(out, static_cast<long long>(c->number));
     } else if (name == "connection_requests") {

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -150,6 +152,28 @@ Request::Request(Connection* conn, HttpConnection* http, core::Arena* a,
       arena(a),
       parser(std::span<Header>(header_storage, k_max_headers), ParserAllocator{arena_allocate, a},
              settings) {}
+
+std::size_t request_log_context(const void* request, char* buf, std::size_t size) {
+    const auto* r = static_cast<const Request*>(request);
+    const RequestHead& head = r->parser.head();
+    os::SocketAddress peer;
+    std::memcpy(&peer.storage, &r->c->peer.addr, sizeof(r->c->peer.addr));
+    peer.length = r->c->peer.length;
+    const std::string client = peer.family() == AF_UNIX ? "unix:" : peer.to_string(false);
+    const std::string_view server =
+        r->server != nullptr && !r->server->names.empty() ? r->server->names.front() : "";
+    int n = std::snprintf(buf, size, ", client: %s, server: %.*s", client.c_str(),
+                          static_cast<int>(server.size()), server.data());
+    if (n > 0 && static_cast<std::size_t>(n) < size && !head.request_line.empty()) {
+        n += std::snprintf(buf + n, size - static_cast<std::size_t>(n), ", request: \"%.*s\"",
+                           static_cast<int>(head.request_line.size()), head.request_line.data());
+    }
+    if (n > 0 && static_cast<std::size_t>(n) < size && !head.host.empty()) {
+        n += std::snprintf(buf + n, size - static_cast<std::size_t>(n), ", host: \"%.*s\"",
+                           static_cast<int>(head.host.size()), head.host.data());
+    }
+    return n < 0 ? 0 : std::min(size, static_cast<std::size_t>(n));
+}
 
 void init_connection(Connection* c) {
     auto* group = static_cast<const ListenGroup*>(c->listening->data);

@@ -119,6 +119,10 @@ void internal_redirect(Request* r, std::string_view uri);
 void static_handler(Request* r);
 void return_handler(Request* r);
 
+// Appends nginx's error-log context for a request: ", client: 127.0.0.1, server:
+// localhost, request: "GET / HTTP/1.1", host: "localhost"" (a core::Log::ContextFn).
+std::size_t request_log_context(const void* request, char* buf, std::size_t size);
+
 // access_log: writes this request's line to every log of its location.
 void log_request(Request* r);
 

@@ -22,7 +22,7 @@ namespace {
 void log_error(Request* r, LogLevel level, int err, const std::string& message) {
     core::Log& log = r->c->loop->log();
     if (log.enabled(level)) {
-        log.write_conn(level, err, r->c->number, nullptr, nullptr, "%s", message.c_str());
+        log.write_conn(level, err, r->c->number, request_log_context, r, "%s", message.c_str());
     }
 }
 
