@@ -34,6 +34,7 @@ struct WorkerCaches {
 };
 
 thread_local WorkerCaches g_caches;
+thread_local bool g_exiting = false;
 
 constexpr std::size_t k_cached_buffers = 256;
 constexpr std::size_t k_cached_arenas = 256;
@@ -224,8 +225,17 @@ void wait_request_handler(Event* rev) {
         return;
     }
     if (c->close) {
-        close_http_connection(c);
-        return;
+        if (!g_exiting || hc->lame_duck) {
+            close_http_connection(c);
+            return;
+        }
+        // Graceful shutdown: a request may be on its way; answer it if it comes soon.
+        c->close = 0;
+        hc->lame_duck = true;
+        c->loop->add_timer(rev, k_lame_duck_msec);
+        if (!rev->ready) {
+            return;
+        }
     }
     const std::size_t size = default_server(hc).client_header_buffer_size;
     if (hc->buffer == nullptr) {
@@ -541,7 +551,7 @@ void send_response(Request* r) {
                              loop.time().msec() - r->hc->start > loc.keepalive_time)) {
             r->keepalive = false;
         }
-        if (head.http_version < 1000 && head.http_version != 0) {
+        if (head.http_version < 1000 || g_exiting) {
             r->keepalive = false;
         }
         const std::size_t cap = 1024 + r->location_header.size() + r->content_type.size();
@@ -821,6 +831,10 @@ void lingering_close(Request* r) {
 }
 
 }  // namespace
+
+void begin_graceful_shutdown() {
+    g_exiting = true;
+}
 
 void release_worker_caches() {
     for (auto& [size, b] : g_caches.buffers) {

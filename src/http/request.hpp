@@ -45,6 +45,7 @@ struct HttpConnection {
     core::Arena* arena = nullptr;
     core::Msec start = 0;  // for keepalive_time
     std::uint32_t requests = 0;
+    bool lame_duck = false;  // the worker is exiting; serve one more request at most
 };
 
 struct Request {

@@ -9,6 +9,7 @@
 
 #include "event/connection.hpp"
 #include "event/io.hpp"
+#include "http/http_connection.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
 
@@ -308,6 +309,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
                     loop.add_timer(&state.shutdown_timer, cycle.main.worker_shutdown_timeout);
                 }
                 close_listening_sockets(cycle, loop);
+                http::begin_graceful_shutdown();
                 loop.pool().close_idle();
             }
         }
@@ -319,6 +321,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     }
     me.pid.store(0, std::memory_order_relaxed);
     g_worker = nullptr;
+    http::release_worker_caches();
     os::close_fd(*sfd);
     return 0;
 }
