@@ -112,6 +112,11 @@ struct Request {
 };
 
 // Handlers of the request pipeline, used across files.
+void close_http_connection(event::Connection* c);
+void log_conn(event::Connection* c, core::LogLevel level, int err, const char* text);
+bool discard_body(Request* r);   // true once the whole request body is read
+void response_sent(Request* r);  // the writer finished: log, then keepalive or close
+bool worker_exiting();
 void finalize_request(Request* r, int status);  // status 0: the response is set up
 void send_response(Request* r);                 // renders the head, starts writing
 void internal_redirect(Request* r, std::string_view uri);

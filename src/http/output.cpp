@@ -1,0 +1,214 @@
+// Writing the response: nginx's header filter (the head, rendered once, headers in
+// nginx's order) and write filter (memory parts gathered with writev, file parts
+// with sendfile or read into a buffer, resumed on the write event after EAGAIN).
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "event/io.hpp"
+#include "event/loop.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace evs::http {
+
+using core::LogLevel;
+using event::Connection;
+using event::Event;
+
+namespace {
+
+void write_handler(Event* wev) {
+    Connection* c = event::connection_of(wev);
+    Request* r = static_cast<HttpConnection*>(c->data)->request;
+    if (wev->timedout) {
+        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while sending response");
+        close_http_connection(c);
+        return;
+    }
+    send_response(r);
+}
+
+}  // namespace
+
+void send_response(Request* r) {
+    Connection* c = r->c;
+    const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
+    event::Loop& loop = *c->loop;
+
+    if (r->head == nullptr) {
+        // Render the head once: status line and nginx's headers, in nginx's order.
+        const RequestHead& head = r->parser.head();
+        if (!discard_body(r)) {
+            r->keepalive = false;
+        }
+        const std::uint64_t max_requests = loc.keepalive_requests;
+        if (r->keepalive && (loc.keepalive_timeout == 0 || c->requests >= max_requests ||
+                             loop.time().msec() - r->hc->start > loc.keepalive_time)) {
+            r->keepalive = false;
+        }
+        if (head.http_version < 1000 || worker_exiting()) {
+            r->keepalive = false;
+        }
+        const std::size_t cap = 1024 + r->location_header.size() + r->content_type.size();
+        char* out = static_cast<char*>(r->arena->allocate(cap, 1));
+        if (out == nullptr) {
+            close_http_connection(c);
+            return;
+        }
+        std::size_t n = 0;
+        auto add = [&](std::string_view text) {
+            const std::size_t k = std::min(text.size(), cap - n);
+            std::memcpy(out + n, text.data(), k);
+            n += k;
+        };
+        auto add_number = [&](long long value) {
+            char digits[24];
+            const int k = std::snprintf(digits, sizeof(digits), "%lld", value);
+            add(std::string_view(digits, static_cast<std::size_t>(k)));
+        };
+        const std::string_view status_text = status_line_text(r->status);
+        add("HTTP/1.1 ");
+        if (status_text.empty()) {
+            add_number(r->status);
+            add(" ");
+        } else {
+            add(status_text);
+        }
+        add("\r\nServer: ");
+        add(server_signature(loc.server_tokens));
+        add("\r\nDate: ");
+        add(loop.time().http_date());
+        add("\r\n");
+        if (!r->content_type.empty() && r->status != 304) {
+            add("Content-Type: ");
+            add(r->content_type);
+            add("\r\n");
+        }
+        if (r->content_length >= 0 && r->status != 304) {
+            add("Content-Length: ");
+            add_number(r->content_length);
+            add("\r\n");
+        }
+        if (r->last_modified >= 0) {
+            char when[64];
+            const std::size_t w = format_http_time(r->last_modified, when, sizeof(when));
+            add("Last-Modified: ");
+            add(std::string_view(when, w));
+            add("\r\n");
+        }
+        if (!r->content_range.empty()) {
+            add("Content-Range: ");
+            add(r->content_range);
+            add("\r\n");
+        }
+        if (!r->location_header.empty()) {
+            add("Location: ");
+            add(r->location_header);
+            add("\r\n");
+        }
+        add(r->keepalive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+        if (r->keepalive && loc.keepalive_header >= 0) {
+            add("Keep-Alive: timeout=");
+            add_number(loc.keepalive_header);
+            add("\r\n");
+        }
+        if (!r->etag.empty()) {
+            add("ETag: ");
+            add(r->etag);
+            add("\r\n");
+        }
+        if (r->accept_ranges) {
+            add("Accept-Ranges: bytes\r\n");
+        }
+        add("\r\n");
+        r->head = out;
+        r->head_len = head.http_version == 9 ? 0 : n;  // HTTP/0.9 has no head
+        if (r->header_only) {
+            r->mem_len = 0;
+            r->file_pos = r->file_end;
+        }
+        r->use_sendfile = loc.sendfile && r->fd >= 0;
+        c->write.handler = write_handler;
+    }
+
+    // Write until done or the socket is full.
+    for (;;) {
+        if (r->fd >= 0 && !r->use_sendfile && r->file_buf_sent == r->file_buf_len &&
+            r->file_pos < r->file_end) {
+            // Read the next part of the file; a small file goes out with the head in
+            // one writev().
+            constexpr std::size_t k_chunk = 32768;
+            if (r->file_buf == nullptr) {
+                r->file_buf = static_cast<char*>(r->arena->allocate(k_chunk, 64));
+            }
+            const auto want = static_cast<std::size_t>(
+                std::min<off_t>(static_cast<off_t>(k_chunk), r->file_end - r->file_pos));
+            const ssize_t got = ::pread(r->fd, r->file_buf, want, r->file_pos);
+            if (got <= 0) {
+                loop.log().write_conn(LogLevel::crit, got < 0 ? errno : 0, c->number, nullptr,
+                                      nullptr, "pread() failed");
+                close_http_connection(c);
+                return;
+            }
+            r->file_pos += got;
+            r->file_buf_len = static_cast<std::size_t>(got);
+            r->file_buf_sent = 0;
+        }
+        iovec iov[3];
+        int count = 0;
+        if (r->head_sent < r->head_len) {
+            iov[count++] = {const_cast<char*>(r->head + r->head_sent), r->head_len - r->head_sent};
+        }
+        if (r->mem_sent < r->mem_len) {
+            iov[count++] = {const_cast<char*>(r->mem + r->mem_sent), r->mem_len - r->mem_sent};
+        }
+        if (r->file_buf_sent < r->file_buf_len) {
+            iov[count++] = {r->file_buf + r->file_buf_sent, r->file_buf_len - r->file_buf_sent};
+        }
+        ssize_t n;
+        if (count > 0) {
+            n = event::writev(c, iov, count);
+        } else if (r->use_sendfile && r->file_pos < r->file_end) {
+            const auto chunk = static_cast<std::size_t>(std::min<off_t>(
+                r->file_end - r->file_pos, static_cast<off_t>(loc.sendfile_max_chunk)));
+            n = event::sendfile(c, r->fd, &r->file_pos, chunk);
+        } else {
+            break;  // all sent
+        }
+        if (n == event::k_io_again) {
+            loop.add_timer(&c->write, loc.send_timeout);
+            if (loop.handle_write_event(&c->write) != core::Status::ok) {
+                close_http_connection(c);
+            }
+            return;
+        }
+        if (n < 0) {
+            log_conn(c, LogLevel::info, errno, "writev() failed while sending response to client");
+            close_http_connection(c);
+            return;
+        }
+        auto left = static_cast<std::size_t>(n);
+        if (count > 0) {
+            auto take = [&](std::size_t& sent, std::size_t total) {
+                const std::size_t d = std::min(left, total - sent);
+                sent += d;
+                left -= d;
+            };
+            take(r->head_sent, r->head_len);
+            take(r->mem_sent, r->mem_len);
+            take(r->file_buf_sent, r->file_buf_len);
+        }
+    }
+    loop.del_timer(&c->write);
+    if (c->write.active && !(loop.capabilities() & event::k_use_clear)) {
+        loop.handle_write_event(&c->write, event::k_close_event);
+    }
+    response_sent(r);
+}
+
+}  // namespace evs::http
