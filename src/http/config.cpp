@@ -237,6 +237,9 @@ optional<Error> set_location(Applier& applier, const Node& node, const Directive
 optional<Error> set_root(Applier&, const Node& node, const Directive& d, void* p) {
     auto* loc = static_cast<LocationConfig*>(p);
     const bool alias = d.name == "alias";
+    if (node.line == 0 && loc->seen.contains(alias ? "root" : "alias")) {
+        return std::nullopt;  // a default never replaces the root or alias a block set
+    }
     if (loc->seen.contains(alias ? "root" : "alias")) {
         return node.error("\"" + std::string(d.name) + "\" directive is duplicate, \"" +
                           (alias ? "root" : "alias") + "\" directive was specified earlier");

@@ -132,6 +132,7 @@ void parse_head(Request* r);
 
 void set_keepalive(Request* r);
 void lingering_close(Request* r);
+void discarding_body_handler(Event* rev);
 
 // The host hook: the server is chosen as soon as the host is known, and its
 // parsing settings apply from the next header line on.
@@ -432,38 +433,42 @@ void internal_redirect(Request* r, std::string_view uri) {
     static_handler(r);
 }
 
-// Reads and drops what is available of the request body; true when all of it is.
-// Body bytes already in the header buffer are accounted for there, so that the
-// bytes after them (a pipelined request) are kept; from the socket, a body of
-// known length is read no further than its end.
-bool discard_body(Request* r) {
+// Reads and drops what is available of the request body: ok once all of it is
+// read, again when the rest has not arrived yet, error when the client broke off
+// or sent a malformed chunked body. Body bytes already in the header buffer are
+// accounted for there, so the bytes after them (a pipelined request) are kept;
+// from the socket, a body of known length is read no further than its end.
+core::Status discard_body(Request* r) {
     if (r->body_done) {
-        return true;
+        return core::Status::ok;
     }
-    const std::size_t after_head = r->parser.consumed();
-    const std::size_t have = r->len > after_head ? r->len - after_head : 0;
-    const char* data = r->buf + after_head;
-    if (r->chunked != nullptr) {
-        std::size_t pos = 0;
-        std::string_view chunk;
-        while (pos < have && !r->chunked->done()) {
-            if (r->chunked->parse(std::string_view(data, have), pos, chunk) ==
-                core::Status::error) {
-                return false;
+    if (!r->body_buffer_seen) {
+        r->body_buffer_seen = true;
+        const std::size_t after_head = r->parser.consumed();
+        const std::size_t have = r->len > after_head ? r->len - after_head : 0;
+        const char* data = r->buf + after_head;
+        if (r->chunked != nullptr) {
+            std::size_t pos = 0;
+            std::string_view chunk;
+            while (pos < have && !r->chunked->done()) {
+                if (r->chunked->parse(std::string_view(data, have), pos, chunk) ==
+                    core::Status::error) {
+                    return core::Status::error;
+                }
             }
+            r->body_in_buffer = pos;
+        } else {
+            const auto take = std::min<std::int64_t>(static_cast<std::int64_t>(have), r->body_left);
+            r->body_left -= take;
+            r->body_in_buffer = static_cast<std::size_t>(take);
         }
-        r->body_in_buffer = pos;
-    } else {
-        const auto take = std::min<std::int64_t>(static_cast<std::int64_t>(have), r->body_left);
-        r->body_left -= take;
-        r->body_in_buffer = static_cast<std::size_t>(take);
     }
     char scratch[4096];
     for (;;) {
         if ((r->chunked != nullptr && r->chunked->done()) ||
             (r->chunked == nullptr && r->body_left == 0)) {
             r->body_done = true;
-            return true;
+            return core::Status::ok;
         }
         std::size_t want = sizeof(scratch);
         if (r->chunked == nullptr) {
@@ -471,8 +476,11 @@ bool discard_body(Request* r) {
                 std::min<std::int64_t>(r->body_left, static_cast<std::int64_t>(want)));
         }
         const ssize_t n = event::recv(r->c, scratch, want);
+        if (n == event::k_io_again) {
+            return core::Status::again;
+        }
         if (n <= 0) {
-            return false;
+            return core::Status::error;
         }
         if (r->chunked != nullptr) {
             std::size_t pos = 0;
@@ -480,8 +488,19 @@ bool discard_body(Request* r) {
             while (pos < static_cast<std::size_t>(n) && !r->chunked->done()) {
                 if (r->chunked->parse(std::string_view(scratch, static_cast<std::size_t>(n)), pos,
                                       chunk) == core::Status::error) {
-                    return false;
+                    return core::Status::error;
                 }
+            }
+            if (r->chunked->done() && pos < static_cast<std::size_t>(n)) {
+                // A chunked body has no length to stop a read at: what follows it
+                // belongs to the next request.
+                r->tail_len = static_cast<std::size_t>(n) - pos;
+                char* tail = static_cast<char*>(r->arena->allocate(r->tail_len, 1));
+                if (tail == nullptr) {
+                    return core::Status::error;
+                }
+                std::memcpy(tail, scratch + pos, r->tail_len);
+                r->tail = tail;
             }
         } else {
             r->body_left -= n;
@@ -516,9 +535,48 @@ void finalize_request(Request* r, int status) {
     send_response(r);
 }
 
+namespace {
+
+// The response is out but the client is still sending the request body: read and
+// drop it (bounded by lingering_timeout between reads), then go on with keepalive,
+// as nginx's discarded-body handler does.
+void discarding_body_handler(Event* rev) {
+    Connection* c = event::connection_of(rev);
+    Request* r = http_of(c)->request;
+    if (rev->timedout || c->close) {
+        close_http_connection(c);
+        return;
+    }
+    switch (discard_body(r)) {
+        case core::Status::ok:
+            c->loop->del_timer(rev);
+            set_keepalive(r);
+            return;
+        case core::Status::again:
+            c->loop->add_timer(rev, r->loc->lingering_timeout);
+            if (c->loop->handle_read_event(rev) != core::Status::ok) {
+                close_http_connection(c);
+            }
+            return;
+        default:
+            close_http_connection(c);
+            return;
+    }
+}
+
+}  // namespace
+
 void response_sent(Request* r) {
     log_request(r);
-    if (r->keepalive) {
+    if (r->keepalive && g_exiting) {
+        // A response that finished during a graceful shutdown: nothing more will
+        // be served on this connection, and the worker is waiting for it.
+        r->keepalive = false;
+    }
+    if (r->keepalive && !r->body_done) {
+        r->c->read.handler = discarding_body_handler;
+        discarding_body_handler(&r->c->read);
+    } else if (r->keepalive) {
         set_keepalive(r);
     } else if (!r->body_done) {
         lingering_close(r);
@@ -538,8 +596,12 @@ void set_keepalive(Request* r) {
 
     // Bytes of the next request that arrived with this one are kept, never read twice.
     const std::size_t consumed = r->parser.consumed() + r->body_in_buffer;
-    const std::size_t left = r->len > consumed ? r->len - consumed : 0;
+    std::size_t left = r->len > consumed ? r->len - consumed : 0;
     const char* rest = r->buf + consumed;
+    if (r->tail != nullptr) {
+        rest = r->tail;
+        left = r->tail_len;
+    }
     if (left > hc->buffer_size) {
         // More pipelined bytes than the small buffer holds (they came in a large
         // buffer): keep them in a buffer of their own size.

@@ -43,7 +43,7 @@ void send_response(Request* r) {
     if (r->head == nullptr) {
         // Render the head once: status line and nginx's headers, in nginx's order.
         const RequestHead& head = r->parser.head();
-        if (!discard_body(r)) {
+        if (discard_body(r) == core::Status::error) {
             r->keepalive = false;
         }
         const std::uint64_t max_requests = loc.keepalive_requests;

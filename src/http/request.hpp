@@ -105,6 +105,10 @@ struct Request {
     ChunkedParser* chunked = nullptr;
     bool body_done = true;
     std::size_t body_in_buffer = 0;  // body bytes that arrived with the head
+    bool body_buffer_seen = false;   // body_in_buffer has been counted
+    // Bytes read from the socket after a chunked body: the next pipelined request.
+    const char* tail = nullptr;
+    std::size_t tail_len = 0;
 
     core::Msec start_msec = 0;
     std::uint64_t start_sent = 0;
@@ -114,8 +118,8 @@ struct Request {
 // Handlers of the request pipeline, used across files.
 void close_http_connection(event::Connection* c);
 void log_conn(event::Connection* c, core::LogLevel level, int err, const char* text);
-bool discard_body(Request* r);   // true once the whole request body is read
-void response_sent(Request* r);  // the writer finished: log, then keepalive or close
+core::Status discard_body(Request* r);  // ok once the whole request body is read
+void response_sent(Request* r);         // the writer finished: log, then keepalive or close
 bool worker_exiting();
 void finalize_request(Request* r, int status);  // status 0: the response is set up
 void send_response(Request* r);                 // renders the head, starts writing

@@ -86,6 +86,23 @@ bool open_access_logs(Cycle& cycle) {
     return true;
 }
 
+void reopen_access_logs(Cycle& cycle, core::Log& log, uid_t owner) {
+    for (auto& [path, fd] : cycle.access_log_files) {
+        const int fresh = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fresh < 0) {
+            log.write(core::LogLevel::alert, errno, "reopen: open() \"%s\" failed", path.c_str());
+            continue;
+        }
+        if (owner != static_cast<uid_t>(-1) && ::fchown(fresh, owner, static_cast<gid_t>(-1)) < 0) {
+            log.write(core::LogLevel::alert, errno, "reopen: fchown(\"%s\") failed", path.c_str());
+        }
+        if (::dup3(fresh, fd, O_CLOEXEC) < 0) {
+            log.write(core::LogLevel::alert, errno, "reopen: dup3(\"%s\") failed", path.c_str());
+        }
+        ::close(fresh);
+    }
+}
+
 Cycle::~Cycle() {
     for (auto& [path, fd] : access_log_files) {
         os::close_fd(fd);

@@ -25,4 +25,9 @@ bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error);
 // (printed to stderr) on failure.
 bool open_access_logs(Cycle& cycle);
 
+// USR1: opens every access log file again by path and puts the new file on the old
+// descriptor (so the configuration's descriptors stay valid). `owner`, when not
+// -1, becomes the files' owner (the master does this for unprivileged workers).
+void reopen_access_logs(Cycle& cycle, core::Log& log, uid_t owner);
+
 }  // namespace evs::server

@@ -16,6 +16,7 @@
 
 #include "os/process.hpp"
 #include "os/socket.hpp"
+#include "server/cycle_loader.hpp"
 #include "server/worker.hpp"
 
 extern char** environ;
@@ -463,6 +464,7 @@ int Master::run() {
                 }
             }
             reopen_error_logs(current(), current().log, owner);
+            reopen_access_logs(current(), current().log, owner);
             signal_workers(SIGUSR1, k_cmd_reopen);
         }
         if (g_change_binary) {

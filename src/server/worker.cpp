@@ -1,5 +1,7 @@
 #include "server/worker.hpp"
 
+#include "server/cycle_loader.hpp"
+
 #include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -317,6 +319,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
             state.reopen = false;
             log.write(LogLevel::notice, 0, "reopening logs");
             reopen_error_logs(cycle, log, static_cast<uid_t>(-1));
+            reopen_access_logs(cycle, log, static_cast<uid_t>(-1));
         }
     }
     me.pid.store(0, std::memory_order_relaxed);
