@@ -11,6 +11,7 @@
 
 #include "event/connection.hpp"
 #include "event/io.hpp"
+#include "event/thread_pool.hpp"
 #include "http/http_connection.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
@@ -289,6 +290,16 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
         loop.handle_read_event(&cc->read);
     }
 
+    // The named thread pools (thread_pool); file operations are handed to them by
+    // the modules that use them (aio threads).
+    std::vector<std::unique_ptr<event::ThreadPool>> pools;
+    for (const ThreadPoolConfig& p : cycle.main.thread_pools) {
+        pools.push_back(std::make_unique<event::ThreadPool>(p.name, p.threads, p.max_queue, log));
+        if (pools.back()->start() != core::Status::ok) {
+            return 2;
+        }
+    }
+
     state.shutdown_timer.handler = on_shutdown_timeout;
     state.shutdown_timer.cancelable = 1;
 
@@ -321,6 +332,9 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
             reopen_error_logs(cycle, log, static_cast<uid_t>(-1));
             reopen_access_logs(cycle, log, static_cast<uid_t>(-1));
         }
+    }
+    for (auto& pool : pools) {
+        pool->stop();
     }
     me.pid.store(0, std::memory_order_relaxed);
     g_worker = nullptr;
