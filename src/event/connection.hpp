@@ -38,13 +38,15 @@ struct PeerAddress {
 };
 
 struct Connection {
-    void* data = nullptr;  // the user's state; the next free slot while free
-    Event read;
-    Event write;
+    // What dispatch checks (fd, generation) and what every handler follows (loop,
+    // data) share the first cache line with the start of the read event.
     int fd = -1;
     std::uint32_t generation = 0;  // bumped each time the slot is handed out
     std::uint32_t index = 0;       // the slot's position in its pool
     Loop* loop = nullptr;
+    void* data = nullptr;  // the user's state; the next free slot while free
+    Event read;
+    Event write;
     Listening* listening = nullptr;  // the socket it was accepted on, if any
     core::ListNode queue_node;       // in the pool's reusable (idle) queue
     std::uint64_t number = 0;        // serial number for log lines ("*N")

@@ -21,10 +21,10 @@ struct Event;
 using EventHandler = void (*)(Event* ev);
 
 struct Event {
+    // The fields dispatch touches come first, with the flags, so that one cache
+    // line serves an event's delivery; the list nodes follow.
     void* data = nullptr;  // the owner: a Connection for I/O events
     EventHandler handler = nullptr;
-    core::ListNode timer_node;   // in a timer-wheel slot while timer_set
-    core::ListNode posted_node;  // in a posted queue while posted
     std::uint32_t deadline = 0;  // 32-bit msec; compared wraparound-safe
 
     // Flags, as nginx's. `active`: registered with the backend. `ready`: the
@@ -45,6 +45,9 @@ struct Event {
     std::uint32_t available : 1 = 0;   // more data may be readable without waiting
     std::uint32_t delayed : 1 = 0;
     std::uint32_t edge : 1 = 0;  // registered edge-triggered (kept across EPOLL_CTL_MOD)
+
+    core::ListNode timer_node;   // in a timer-wheel slot while timer_set
+    core::ListNode posted_node;  // in a posted queue while posted
 
     static Event* from_timer_node(core::ListNode* node) {
         return core::owner_of<Event>(node, offsetof(Event, timer_node));

@@ -48,6 +48,7 @@ Status Loop::init() {
         backend_.reset();
         return Status::error;
     }
+    capabilities_ = backend_->capabilities();
     if (config_.timer_resolution > 0 && start_time_alarm() != Status::ok) {
         return Status::error;
     }

@@ -145,7 +145,8 @@ public:
     const LoopConfig& config() const { return config_; }
     ConnectionPool& pool() { return *pool_; }
     Backend& backend() { return *backend_; }
-    unsigned capabilities() const { return backend_->capabilities(); }
+    // The backend's capabilities, copied at init: read on every recv().
+    unsigned capabilities() const { return capabilities_; }
 
 private:
     core::Status trylock_accept_mutex();
@@ -163,6 +164,7 @@ private:
     core::List posted_;
     core::List posted_next_;
     bool stopped_ = false;
+    unsigned capabilities_ = 0;
 
     Notification* notifications_ = nullptr;
 

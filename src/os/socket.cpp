@@ -49,42 +49,6 @@ Result<int> get_int_option(int fd, int level, int name) {
     return value;
 }
 
-Result<std::size_t> recv(int fd, void* buf, std::size_t size) {
-    for (;;) {
-        const ssize_t n = ::recv(fd, buf, size, 0);
-        if (n >= 0) {
-            return static_cast<std::size_t>(n);
-        }
-        if (errno != EINTR) {
-            return Result<std::size_t>::from_errno();
-        }
-    }
-}
-
-Result<std::size_t> send(int fd, const void* buf, std::size_t size) {
-    for (;;) {
-        const ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
-        if (n >= 0) {
-            return static_cast<std::size_t>(n);
-        }
-        if (errno != EINTR) {
-            return Result<std::size_t>::from_errno();
-        }
-    }
-}
-
-Result<std::size_t> writev(int fd, const iovec* iov, int count) {
-    for (;;) {
-        const ssize_t n = ::writev(fd, iov, count);
-        if (n >= 0) {
-            return static_cast<std::size_t>(n);
-        }
-        if (errno != EINTR) {
-            return Result<std::size_t>::from_errno();
-        }
-    }
-}
-
 void close_fd(int fd) {
     if (fd >= 0) {
         ::close(fd);
