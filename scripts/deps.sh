@@ -6,7 +6,8 @@ set -euo pipefail
 
 build=(g++ cmake ninja-build make pkg-config libgtest-dev libgmock-dev)
 test=(curl python3 strace)
-bench=(libevent-dev libev-dev libuv1-dev libbenchmark-dev strace wrk nginx-light python3-matplotlib)
+bench=(libevent-dev libev-dev libuv1-dev libbenchmark-dev strace wrk nginx-light lighttpd h2o
+       python3-matplotlib)
 fuzz=(clang libclang-rt-14-dev)
 
 want=()
@@ -33,5 +34,17 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# nginx, lighttpd and h2o are only ever run by the benchmarks, in the foreground
+# from their own configurations. Installed as services they would all start on
+# port 80 at once, and a package whose service fails to start can fail its
+# installation; a policy-rc.d that forbids starting services during the install
+# prevents that (where none exists already).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# deps.sh: no services started during its install\nexit 101\n' |
+        $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
