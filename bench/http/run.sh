@@ -109,24 +109,35 @@ tmp=$(mktemp -d /tmp/evs-bench-http.XXXXXX)
 chmod 755 "$tmp"
 
 declare -A server_pid=() server_port=()
-background=() # clients and tracers started in the background
+background=() # the client or tracer running in the background, until reaped
+
+# Whether any of the pids is a live process: not gone, and not a zombie (a master
+# that exited stays one, and answers kill -0, until this shell reaps it).
+alive() {
+    local pid state
+    for pid in "$@"; do
+        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
+        [ -n "$state" ] && [ "$state" != Z ] && return 0
+    done
+    return 1
+}
 
 stop_server() {
     local name=$1 pid=${server_pid[$1]:-} k
     [ -n "$pid" ] || return 0
     unset "server_pid[$name]"
-    kill -TERM "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    # Each server leads its own process group (setsid): give the master and its
+    # workers a moment to exit, then whatever is left of the group is killed.
+    local group=()
     for ((k = 0; k < 100; k++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        read -r -a group <<<"$(pgrep -g "$pid" | tr '\n' ' ')"
+        alive "${group[@]}" || break
         sleep 0.1
     done
-    # Each server leads its own process group (setsid): give the workers a moment
-    # to follow their master out, then whatever is left goes with the group.
-    for ((k = 0; k < 50; k++)); do
-        pgrep -g "$pid" >/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    if alive "${group[@]}"; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
     wait "$pid" 2>/dev/null || true
 }
 
@@ -451,6 +462,7 @@ measure_memory() {
         cat "$tmp/idle.err" >&2
         kill -TERM "$client" 2>/dev/null || true
         wait "$client" 2>/dev/null || true
+        background=()
         return 0
     fi
     sleep 1
@@ -459,6 +471,7 @@ measure_memory() {
     established=$(ss -Htn state established "( sport = :$port )" | wc -l)
     kill -TERM "$client" 2>/dev/null || true
     wait "$client" 2>/dev/null || true
+    background=()
     echo "server=$name workers=1 connections=$idle established=$established" \
         "pss_before_kb=$pss_before pss_with_kb=$pss_with rss_before_kb=$rss_before" \
         "rss_with_kb=$rss_with" >>"$out/memory.txt"
@@ -492,6 +505,7 @@ count_syscalls() {
     sleep 0.2
     kill -INT "$tracer" 2>/dev/null || true
     wait "$tracer" 2>/dev/null || true
+    background=()
     if [ "$status" != 0 ]; then
         echo "   $name $size $mode: the requests failed, no count" >&2
         return 0
