@@ -91,6 +91,16 @@ ServerConfig& default_server(HttpConnection* hc) {
 
 void empty_handler(Event*) {}
 
+// Nothing is read while a request is being answered, but a worker that gives up on
+// its connections (worker_shutdown_timeout) sets c->close and calls the read
+// handler: the request ends there, as in nginx's ngx_http_request_handler().
+void responding_read_handler(Event* rev) {
+    Connection* c = event::connection_of(rev);
+    if (c->close) {
+        close_http_connection(c);
+    }
+}
+
 }  // namespace
 
 void close_http_connection(Connection* c) {
@@ -388,7 +398,7 @@ void parse_head(Request* r) {
     r->uri = head.path;
     r->header_only = head.method == Method::head;
     r->keepalive = head.keepalive_requested();
-    c->read.handler = empty_handler;
+    c->read.handler = responding_read_handler;
 
     // A request body is read and thrown away; a static site never needs one.
     r->body_left = head.content_length > 0 ? head.content_length : 0;
