@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -83,23 +82,7 @@ rlim_t nofile_limit() {
     return rl.rlim_cur;
 }
 
-Result<void> switch_user(const std::string& user, const std::string& group,
-                         const char** failed_call) {
-    errno = 0;
-    const passwd* pw = ::getpwnam(user.c_str());
-    if (pw == nullptr) {
-        *failed_call = "getpwnam()";
-        return Result<void>::failure(errno != 0 ? errno : ENOENT);
-    }
-    gid_t gid = pw->pw_gid;
-    if (!group.empty()) {
-        const struct group* gr = ::getgrnam(group.c_str());
-        if (gr == nullptr) {
-            *failed_call = "getgrnam()";
-            return Result<void>::failure(errno != 0 ? errno : ENOENT);
-        }
-        gid = gr->gr_gid;
-    }
+Result<void> switch_user(const std::string& user, uid_t uid, gid_t gid, const char** failed_call) {
     if (::setgid(gid) < 0) {
         *failed_call = "setgid()";
         return Result<void>::from_errno();
@@ -108,7 +91,7 @@ Result<void> switch_user(const std::string& user, const std::string& group,
         *failed_call = "initgroups()";
         return Result<void>::from_errno();
     }
-    if (::setuid(pw->pw_uid) < 0) {
+    if (::setuid(uid) < 0) {
         *failed_call = "setuid()";
         return Result<void>::from_errno();
     }

@@ -25,17 +25,18 @@ void unmap_shared(void* addr, std::size_t size);
 // Blocks `signals` for this thread and returns a non-blocking signalfd for them.
 Result<int> signal_fd(const sigset_t& signals);
 
-// Detaches from the terminal: fork (the parent exits), setsid, stdio to /dev/null.
+// Detaches from the terminal: fork (the parent exits), setsid, stdin and stdout to
+// /dev/null (stderr is left to the caller, who points it at the error log).
 Result<void> daemonize();
 
 Result<void> set_nofile_limit(rlim_t limit);
 // The current soft RLIMIT_NOFILE.
 rlim_t nofile_limit();
 
-// setgid, initgroups and setuid to `user`/`group` (group empty: the user's group).
-// *failed_call names what failed, for the log line.
-Result<void> switch_user(const std::string& user, const std::string& group,
-                         const char** failed_call);
+// setgid, initgroups and setuid to `uid`/`gid` (looked up while reading the
+// configuration); `user` names the user for initgroups. *failed_call names what
+// failed, for the log line.
+Result<void> switch_user(const std::string& user, uid_t uid, gid_t gid, const char** failed_call);
 
 Result<void> set_cpu_affinity(const cpu_set_t& cpus);
 

@@ -1,8 +1,13 @@
 #include "server/core_module.hpp"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -53,17 +58,32 @@ optional<Error> set_error_log(Applier&, const Node& node, const Directive&, void
 
 optional<Error> set_user(Applier&, const Node& node, const Directive&, void* p) {
     auto* main = static_cast<MainConfig*>(p);
+    if (::geteuid() != 0) {
+        // As nginx: a warning, and the directive is ignored.
+        std::fprintf(stderr,
+                     "evserve: [warn] the \"user\" directive makes sense only if the master "
+                     "process runs with super-user privileges, ignored in %.*s:%u\n",
+                     static_cast<int>(node.file.size()), node.file.data(), node.line);
+        return std::nullopt;
+    }
     main->user = node.args[1];
     main->group = node.arg_count() == 2 ? node.args[2] : "";
+    if (auto failed = resolve_user(*main)) {
+        return node.error(*failed);
+    }
     return std::nullopt;
 }
 
 // worker_cpu_affinity auto [mask] | mask ...; a mask is a string of 0 and 1, the
-// rightmost character being CPU 0.
+// rightmost character being CPU 0. With auto, the one mask (default: every CPU the
+// master may use) is the pool the workers take their CPU from in turn.
 optional<Error> set_cpu_affinity(Applier&, const Node& node, const Directive&, void* p) {
     auto* main = static_cast<MainConfig*>(p);
     std::size_t first = 1;
     if (node.args[1] == "auto") {
+        if (node.arg_count() > 2) {
+            return node.error("invalid number of arguments in \"worker_cpu_affinity\" directive");
+        }
         main->cpu_affinity_auto = true;
         first = 2;
     }
@@ -302,6 +322,34 @@ constexpr Directive k_events_directives[] = {
 };
 
 }  // namespace
+
+std::optional<std::string> resolve_user(MainConfig& main) {
+    // getpwnam() and getgrnam() leave errno alone when the name simply is not there;
+    // nginx then prints no error text either.
+    const auto failure = [](const char* call, const std::string& name) {
+        std::string text = std::string(call) + "(\"" + name + "\") failed";
+        if (errno != 0 && errno != ENOENT && errno != ESRCH) {
+            text += " (" + std::to_string(errno) + ": " + std::strerror(errno) + ")";
+        }
+        return text;
+    };
+    errno = 0;
+    const passwd* pw = ::getpwnam(main.user.c_str());
+    if (pw == nullptr) {
+        return failure("getpwnam", main.user);
+    }
+    main.user_id = pw->pw_uid;
+    main.group_id = pw->pw_gid;
+    if (!main.group.empty()) {
+        errno = 0;
+        const struct group* gr = ::getgrnam(main.group.c_str());
+        if (gr == nullptr) {
+            return failure("getgrnam", main.group);
+        }
+        main.group_id = gr->gr_gid;
+    }
+    return std::nullopt;
+}
 
 const conf::Table k_core_table{"core", k_core_directives};
 const conf::Table k_events_table{"events", k_events_directives};

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -60,8 +61,13 @@ struct MainConfig {
     core::Msec timer_resolution = 0;
     bool cpu_affinity_auto = false;
     std::vector<cpu_set_t> cpu_affinity;  // one mask per worker (the last repeats)
-    std::string user;                     // empty: nobody, when the master runs as root
-    std::string group;                    // empty: the user's own group (nogroup for nobody)
+    // Whom workers run as when the master runs as root: `user` (default nobody) and
+    // `group` (default: the user's own group; nogroup for nobody), looked up while
+    // reading the configuration. Not root: nothing to switch, the ids stay -1.
+    std::string user;
+    std::string group;
+    uid_t user_id = static_cast<uid_t>(-1);
+    gid_t group_id = static_cast<gid_t>(-1);
     std::vector<ThreadPoolConfig> thread_pools;
     EventsConfig events;
     bool events_block_seen = false;          // nginx requires the events block

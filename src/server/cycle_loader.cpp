@@ -1,6 +1,7 @@
 #include "server/cycle_loader.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,6 +146,16 @@ std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error) {
         return nullptr;
     }
 
+    if (::geteuid() == 0 && cycle->main.user.empty()) {
+        // nginx's default, nobody:nogroup (or nobody's own group where there is no
+        // nogroup), checked now like an explicit user directive.
+        cycle->main.user = "nobody";
+        cycle->main.group = ::getgrnam("nogroup") != nullptr ? "nogroup" : "";
+        if (auto failed = resolve_user(cycle->main)) {
+            *error = *failed;
+            return nullptr;
+        }
+    }
     cycle->main.pid = cycle->resolve(cycle->main.pid);
     if (!options.error_log.empty()) {
         // -e replaces the file's error_log, as nginx's -e does for the startup log.

@@ -1,7 +1,6 @@
 #include "server/master.hpp"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -456,13 +455,7 @@ int Master::run() {
             log().write(LogLevel::notice, 0, "reopening logs");
             // Workers run unprivileged and reopen the files themselves: give the
             // new files to their user first.
-            uid_t owner = static_cast<uid_t>(-1);
-            if (::geteuid() == 0) {
-                const std::string& user = current().main.user;
-                if (const passwd* pw = ::getpwnam(user.empty() ? "nobody" : user.c_str())) {
-                    owner = pw->pw_uid;
-                }
-            }
+            const uid_t owner = ::geteuid() == 0 ? current().main.user_id : static_cast<uid_t>(-1);
             reopen_error_logs(current(), current().log, owner);
             reopen_access_logs(current(), current().log, owner);
             signal_workers(SIGUSR1, k_cmd_reopen);

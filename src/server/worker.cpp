@@ -3,11 +3,14 @@
 #include "server/cycle_loader.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "event/connection.hpp"
 #include "event/io.hpp"
@@ -126,6 +129,37 @@ void close_listening_sockets(Cycle& cycle, event::Loop& loop) {
     }
 }
 
+// The CPUs worker `number` is bound to: its mask (the last one for the workers
+// beyond the list), or with auto a single CPU, the number-th (in turn) of the auto
+// mask or of the CPUs the master may run on. Nothing for an empty auto mask.
+std::optional<cpu_set_t> worker_cpus(const MainConfig& main, int number) {
+    if (!main.cpu_affinity_auto) {
+        const auto at =
+            std::min<std::size_t>(static_cast<std::size_t>(number), main.cpu_affinity.size() - 1);
+        return main.cpu_affinity[at];
+    }
+    cpu_set_t pool;
+    if (!main.cpu_affinity.empty()) {
+        pool = main.cpu_affinity.back();
+    } else if (::sched_getaffinity(0, sizeof(pool), &pool) < 0) {
+        return std::nullopt;
+    }
+    const int count = CPU_COUNT(&pool);
+    if (count == 0) {
+        return std::nullopt;
+    }
+    int skip = number % count;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (CPU_ISSET(cpu, &pool) && skip-- == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            return one;
+        }
+    }
+    return std::nullopt;
+}
+
 bool set_up_process(Cycle& cycle, const WorkerIdentity& id) {
     core::Log& log = cycle.log;
     const MainConfig& main = cycle.main;
@@ -136,26 +170,24 @@ bool set_up_process(Cycle& cycle, const WorkerIdentity& id) {
         }
     }
     if (main.cpu_affinity_auto || !main.cpu_affinity.empty()) {
-        cpu_set_t cpus;
-        CPU_ZERO(&cpus);
-        if (main.cpu_affinity_auto) {
-            const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-            CPU_SET(static_cast<int>(id.number % (n > 0 ? n : 1)), &cpus);
-        } else {
-            const auto at = std::min<std::size_t>(static_cast<std::size_t>(id.number),
-                                                  main.cpu_affinity.size() - 1);
-            cpus = main.cpu_affinity[at];
-        }
-        if (auto r = os::set_cpu_affinity(cpus); !r) {
-            log.write(LogLevel::alert, r.error(), "sched_setaffinity() failed");
+        if (const auto cpus = worker_cpus(main, id.number)) {
+            // As nginx, one line per CPU: it also tells which worker got which.
+            for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+                if (CPU_ISSET(cpu, &*cpus)) {
+                    log.write(LogLevel::notice, 0, "sched_setaffinity(): using cpu #%d", cpu);
+                }
+            }
+            if (auto r = os::set_cpu_affinity(*cpus); !r) {
+                log.write(LogLevel::alert, r.error(), "sched_setaffinity() failed");
+            }
         }
     }
-    if (::geteuid() == 0) {
-        const std::string user = main.user.empty() ? "nobody" : main.user;
-        const std::string group = main.user.empty() ? "nogroup" : main.group;
+    // The ids were looked up while reading the configuration, by a master running as
+    // root (they stay -1 otherwise).
+    if (::geteuid() == 0 && main.user_id != static_cast<uid_t>(-1)) {
         const char* call = "";
-        if (auto r = os::switch_user(user, group, &call); !r) {
-            log.write(LogLevel::emerg, r.error(), "%s for \"%s\" failed", call, user.c_str());
+        if (auto r = os::switch_user(main.user, main.user_id, main.group_id, &call); !r) {
+            log.write(LogLevel::emerg, r.error(), "%s for \"%s\" failed", call, main.user.c_str());
             return false;
         }
     }
