@@ -222,13 +222,16 @@ TEST_P(ShutdownTimeoutTest, StuckResponseAfterQuit) {
 INSTANTIATE_TEST_SUITE_P(Directive, ShutdownTimeoutTest, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "OneSecond" : "None"; });
 
-// An unfinished request body keeps the worker too; the timeout closes it.
+// An unfinished request body keeps the worker too (answered, the connection lingers
+// to drain the body, here for up to 30 s); the timeout closes it.
 TEST(ShutdownTimeoutBodyTest, UnfinishedRequestBodyIsClosedAtTheTimeout) {
     TestServer server;
     const std::uint16_t port = free_port();
-    ASSERT_TRUE(server.configure(TestServer::config(site(port, "    client_body_timeout 60s;\n"), 1,
-                                                    "worker_connections 256;",
-                                                    "worker_shutdown_timeout 1s;")));
+    ASSERT_TRUE(server.configure(
+        TestServer::config(site(port,
+                                "    client_body_timeout 60s;\n    lingering_time 60s;\n"
+                                "    lingering_timeout 30s;\n"),
+                           1, "worker_connections 256;", "worker_shutdown_timeout 1s;")));
     ASSERT_TRUE(server.write("html/index.html", "hello\n"));
     ASSERT_TRUE(server.start());
     const std::vector<pid_t> workers = server.wait_workers(1);
