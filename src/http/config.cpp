@@ -125,6 +125,22 @@ optional<Error> set_server_name(Applier&, const Node& node, const Directive&, vo
             for (char& ch : name) {
                 ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             }
+        } else {
+            if (name.size() == 1) {
+                return node.error("empty regex in server name \"" + name + "\"");
+            }
+            // The host is lowercased before it is matched, so nginx compiles a pattern
+            // caselessly when it has an uppercase letter (which could never match
+            // otherwise), and as written when it has none.
+            const std::string_view pattern = std::string_view(name).substr(1);
+            const bool caseless = std::any_of(pattern.begin(), pattern.end(),
+                                              [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+            std::string error;
+            auto re = Regex::compile(pattern, caseless, &error);
+            if (!re) {
+                return node.error(std::move(error));
+            }
+            srv->name_regexes.push_back(std::move(re));
         }
         srv->names.push_back(std::move(name));
     }
@@ -201,27 +217,39 @@ optional<Error> set_location(Applier& applier, const Node& node, const Directive
             loc->pattern = arg;
         }
     }
-    if (loc->match == Match::regex || loc->match == Match::regex_caseless) {
-        return node.error("regular expression locations are not supported yet: \"" + loc->pattern +
-                          "\"");
+    const bool regex = loc->match == Match::regex || loc->match == Match::regex_caseless;
+    if (regex) {
+        std::string error;
+        loc->regex = Regex::compile(loc->pattern, loc->match == Match::regex_caseless, &error);
+        if (!loc->regex) {
+            return node.error(std::move(error));
+        }
     }
-    if (parent->match == Match::exact) {
-        return node.error("location \"" + loc->pattern +
-                          "\" cannot be inside the exact location \"" + parent->pattern + "\"");
-    }
-    if (parent->match == Match::named || loc->match == Match::named) {
+    const bool nested = parent->server != nullptr && &parent->server->location != parent;
+    if (nested) {
+        // nginx's rules for nesting, in its order and with its messages.
+        if (parent->match == Match::exact) {
+            return node.error("location \"" + loc->pattern +
+                              "\" cannot be inside the exact location \"" + parent->pattern + "\"");
+        }
         if (parent->match == Match::named) {
             return node.error("location \"" + loc->pattern +
                               "\" cannot be inside the named location \"" + parent->pattern + "\"");
         }
+        if (loc->match == Match::named) {
+            return node.error("named location \"" + loc->pattern +
+                              "\" can be on the server level only");
+        }
     }
-    if (parent->server != nullptr && &parent->server->location != parent &&
-        loc->match != Match::named && !loc->pattern.starts_with(parent->pattern)) {
+    // A regular expression may sit in any location; a prefix must extend its parent's
+    // name (for a regex parent, its pattern text, as nginx compares).
+    if (nested && !regex && !loc->pattern.starts_with(parent->pattern)) {
         return node.error("location \"" + loc->pattern + "\" is outside location \"" +
                           parent->pattern + "\"");
     }
     for (const auto& sibling : parent->locations) {
-        if (sibling->match == loc->match && sibling->pattern == loc->pattern) {
+        // nginx lets two regular expressions repeat: the first simply wins.
+        if (!regex && sibling->match == loc->match && sibling->pattern == loc->pattern) {
             return node.error("duplicate location \"" + loc->pattern + "\"");
         }
     }
@@ -246,6 +274,17 @@ optional<Error> set_root(Applier&, const Node& node, const Directive& d, void* p
     }
     if (alias && loc->match == LocationConfig::Match::named) {
         return node.error("\"alias\" directive cannot be used inside the named location");
+    }
+    if (alias && loc->regex) {
+        // In nginx an alias in a regex location is the whole path, normally built from
+        // the captures ("alias /data/$1;"). Without variables in paths that cannot be
+        // expressed yet, and a fixed path for every matching URI is never what is meant.
+        return node.error(
+            "the \"alias\" directive cannot be used inside the regular expression "
+            "location \"" +
+            loc->pattern +
+            "\": it needs captures in its path, "
+            "which are not supported yet");
     }
     loc->root = node.args[1];
     loc->alias = alias;
@@ -480,7 +519,8 @@ constexpr Directive k_location_directives[] = {
      {set_root},
      {},
      "path",
-     "Replaces the location's prefix with this path."},
+     "Replaces the location's prefix with this path (not in regex locations: that needs "
+     "captures in the path, not supported yet)."},
     {"index",
      k_hsl,
      conf::k_1more,

@@ -22,6 +22,7 @@
 #include "core/conf_applier.hpp"
 #include "core/time_cache.hpp"
 #include "event/listening.hpp"
+#include "http/regex.hpp"
 #include "os/address.hpp"
 
 namespace evs::http {
@@ -52,7 +53,8 @@ struct LocationConfig {
 
     // Where it sits.
     Match match = Match::prefix;
-    std::string pattern;  // "/images/", "=/", "~\\.php$" without the modifier
+    std::string pattern;           // "/images/", "=/", "~\\.php$" without the modifier
+    std::unique_ptr<Regex> regex;  // for ~ and ~*, compiled when the block is read
     std::vector<std::unique_ptr<LocationConfig>> locations;  // nested
     ServerConfig* server = nullptr;
 
@@ -113,6 +115,8 @@ struct ListenSpec {
 struct ServerConfig {
     std::vector<ListenSpec> listens;
     std::vector<std::string> names;  // as written: "example.com", "*.example.com", "~^www"
+    // The "~..." names compiled, in the order written.
+    std::vector<std::unique_ptr<Regex>> name_regexes;
 
     core::Msec client_header_timeout = 60000;
     std::uint64_t client_header_buffer_size = 1024;

@@ -148,7 +148,11 @@ void discarding_body_handler(Event* rev);
 // parsing settings apply from the next header line on.
 void on_host(void* context, std::string_view host, ParserSettings& settings) {
     auto* r = static_cast<Request*>(context);
-    r->server = find_server(*r->hc->address, host);
+    // A regex server name's groups stay for the request ($1, $name); a location regex
+    // with groups replaces the positional ones later, as in nginx.
+    r->host_captures = Captures{};
+    r->server = find_server(*r->hc->address, host, r->arena, &r->host_captures);
+    r->captures = r->host_captures;
     settings.ignore_invalid_headers = r->server->ignore_invalid_headers;
     settings.underscores_in_headers = r->server->underscores_in_headers;
     settings.merge_slashes = r->server->merge_slashes;
@@ -421,7 +425,15 @@ void internal_redirect(Request* r, std::string_view uri) {
         return;
     }
     r->uri = uri;
-    r->loc = find_location(*r->server, uri);
+    std::string regex_error;
+    r->loc = find_location(*r->server, uri, r->arena, &r->captures, &regex_error);
+    if (r->loc == nullptr) {
+        r->c->loop->log().write_conn(LogLevel::alert, 0, r->c->number, request_log_context, r, "%s",
+                                     regex_error.c_str());
+        r->loc = &r->server->location;
+        finalize_request(r, 500);
+        return;
+    }
     const RequestHead& head = r->parser.head();
     if (r->loc->client_max_body_size > 0 && head.content_length > r->loc->client_max_body_size) {
         r->c->loop->log().write_conn(LogLevel::error, 0, r->c->number, nullptr, nullptr,

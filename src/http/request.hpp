@@ -28,6 +28,7 @@
 #include "event/connection.hpp"
 #include "http/chunked_parser.hpp"
 #include "http/config.hpp"
+#include "http/regex.hpp"
 #include "http/request_parser.hpp"
 #include "http/virtual_servers.hpp"
 
@@ -70,7 +71,9 @@ struct Request {
 
     ServerConfig* server = nullptr;
     LocationConfig* loc = nullptr;
-    std::string_view uri;  // the normalised path, changed by internal redirects
+    std::string_view uri;    // the normalised path, changed by internal redirects
+    Captures captures;       // of the last regex with groups (server name or location)
+    Captures host_captures;  // of the regex server name that chose the server
     int redirects = 0;
 
     // The response.

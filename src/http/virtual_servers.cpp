@@ -30,8 +30,7 @@ bool add_names(AddressServers& address, ServerConfig* server, std::string* error
             continue;
         }
         if (name[0] == '~') {
-            *error = "regular expression server names are not supported yet: \"" + name + "\"";
-            return false;
+            continue;  // compiled with the server_name directive, added below
         }
         auto add = [&](auto& list, std::string key) {
             for (const auto& [existing, srv] : list) {
@@ -56,6 +55,9 @@ bool add_names(AddressServers& address, ServerConfig* server, std::string* error
         } else {
             add(address.exact, name);
         }
+    }
+    for (const auto& re : server->name_regexes) {
+        address.regex.emplace_back(re.get(), server);
     }
     return true;
 }
@@ -164,7 +166,8 @@ const AddressServers* find_address(const ListenGroup& group, const sockaddr* loc
     return &group.addresses.back();  // the wildcard's servers
 }
 
-ServerConfig* find_server(const AddressServers& address, std::string_view host) {
+ServerConfig* find_server(const AddressServers& address, std::string_view host, core::Arena* arena,
+                          Captures* captures) {
     if (!host.empty()) {
         for (const auto& [name, srv] : address.exact) {
             if (name == host) {
@@ -182,20 +185,42 @@ ServerConfig* find_server(const AddressServers& address, std::string_view host) 
                 return srv;
             }
         }
+        for (const auto& [re, srv] : address.regex) {
+            if (re->match(host) != core::Status::ok) {
+                continue;
+            }
+            if (captures != nullptr && arena != nullptr && re->capture_count() > 0) {
+                // Out of memory only loses the captures; the server is still right.
+                captures->save(*arena, *re, host);
+            }
+            return srv;
+        }
     }
     return address.default_server;
 }
 
 namespace {
 
-LocationConfig* find_in(LocationConfig& parent, std::string_view path, bool* stop_regex) {
+// What nginx's ngx_http_core_find_location() returns, and the search's state.
+enum class Found { none, prefix, exact, regex, error };
+
+struct Lookup {
+    std::string_view path;
+    core::Arena* arena;
+    Captures* captures;
+    std::string* error;
+    LocationConfig* loc = nullptr;  // the location chosen so far
+};
+
+// The exact match or the longest prefix among the static children of `parent`.
+LocationConfig* find_static(LocationConfig& parent, std::string_view path, bool* exact) {
     using Match = LocationConfig::Match;
     LocationConfig* best = nullptr;
     for (auto& child : parent.locations) {
         switch (child->match) {
             case Match::exact:
                 if (path == child->pattern) {
-                    *stop_regex = true;
+                    *exact = true;
                     return child.get();
                 }
                 break;
@@ -210,27 +235,64 @@ LocationConfig* find_in(LocationConfig& parent, std::string_view path, bool* sto
                 break;
         }
     }
-    if (best == nullptr) {
-        return nullptr;
-    }
-    // A nested location of the longest prefix refines it.
-    bool nested_stop = false;
-    if (LocationConfig* nested = find_in(*best, path, &nested_stop)) {
-        *stop_regex = nested_stop || best->match == Match::prefix_no_regex;
-        return nested;
-    }
-    *stop_regex = best->match == Match::prefix_no_regex;
     return best;
+}
+
+Found find_in(LocationConfig& parent, Lookup& l) {
+    using Match = LocationConfig::Match;
+    Found rc = Found::none;
+    bool noregex = false;
+    bool exact = false;
+    if (LocationConfig* found = find_static(parent, l.path, &exact)) {
+        l.loc = found;
+        if (exact) {
+            return Found::exact;
+        }
+        noregex = found->match == Match::prefix_no_regex;
+        // The locations nested in the longest prefix refine it, their regexes first.
+        rc = find_in(*found, l);
+        if (rc == Found::exact || rc == Found::regex || rc == Found::error) {
+            return rc;
+        }
+        rc = Found::prefix;
+    }
+    if (noregex) {
+        return rc;
+    }
+    for (auto& child : parent.locations) {
+        if (!child->regex) {
+            continue;
+        }
+        const core::Status st = child->regex->match(l.path, l.error);
+        if (st == core::Status::declined) {
+            continue;
+        }
+        if (st != core::Status::ok) {
+            return Found::error;
+        }
+        // Saved before the nested regexes run: their attempts reuse the match data.
+        if (l.captures != nullptr && l.arena != nullptr && child->regex->capture_count() > 0 &&
+            !l.captures->save(*l.arena, *child->regex, l.path)) {
+            if (l.error != nullptr) {
+                *l.error = "out of memory for the captures of \"" + child->pattern + "\"";
+            }
+            return Found::error;
+        }
+        l.loc = child.get();
+        return find_in(*child, l) == Found::error ? Found::error : Found::regex;
+    }
+    return rc;
 }
 
 }  // namespace
 
-LocationConfig* find_location(ServerConfig& server, std::string_view path) {
-    bool stop_regex = false;
-    LocationConfig* found = find_in(server.location, path, &stop_regex);
-    // Regular-expression locations are rejected at configuration time for now, so
-    // the static match is final.
-    return found != nullptr ? found : &server.location;
+LocationConfig* find_location(ServerConfig& server, std::string_view path, core::Arena* arena,
+                              Captures* captures, std::string* error) {
+    Lookup l{path, arena, captures, error};
+    if (find_in(server.location, l) == Found::error) {
+        return nullptr;
+    }
+    return l.loc != nullptr ? l.loc : &server.location;
 }
 
 LocationConfig* find_named_location(ServerConfig& server, std::string_view name) {

@@ -9,13 +9,23 @@
 // default server and its names.
 //
 // Server names as nginx matches them: exact names first, then the longest
-// "*.example.com" wildcard, then the longest "example.*", then the default server
-// of the address (the first listed there, or the one marked default_server).
+// "*.example.com" wildcard, then the longest "example.*", then the first "~regex"
+// that matches, in configuration order, then the default server of the address (the
+// first listed there, or the one marked default_server).
 //
-// Locations as nginx matches them: "= uri" exact match wins at once; otherwise
-// the longest matching prefix is remembered (and its nested locations searched);
-// a "^~" longest prefix stops the search; regular expressions come next, in
-// order. Named locations (@name) are only reached by name.
+// Locations as nginx matches them (ngx_http_core_find_location), level by level:
+// "= uri" exact match wins at once; otherwise the longest matching prefix is
+// remembered and the locations nested in it are searched the same way, so a regex
+// nested in the chosen prefix is tried before the regexes around it; then, unless
+// that prefix is "^~", this level's regular expressions are tried in configuration
+// order and the first that matches wins (its own nested regexes refine it); when
+// none does, the remembered prefix stands. A "^~" on a nested prefix skips only the
+// regexes of its parent, as in nginx. Named locations (@name) are only reached by
+// name. The path matched is the decoded, normalised URI without the arguments.
+//
+// Captures: a matching regex with groups leaves its offsets in the request's arena
+// (Captures), for $1.. and $name; a regex without groups leaves earlier captures as
+// they were, as nginx does.
 //
 // Ownership: built from an HttpConfig and pointing into it. Read-only in workers.
 
@@ -24,7 +34,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/arena.hpp"
 #include "http/config.hpp"
+#include "http/regex.hpp"
 
 namespace evs::http {
 
@@ -34,6 +46,7 @@ struct AddressServers {
     std::vector<std::pair<std::string, ServerConfig*>> exact;
     std::vector<std::pair<std::string, ServerConfig*>> leading_wildcard;   // ".example.com"
     std::vector<std::pair<std::string, ServerConfig*>> trailing_wildcard;  // "example."
+    std::vector<std::pair<const Regex*, ServerConfig*>> regex;             // in configuration order
 };
 
 struct ListenGroup {
@@ -51,11 +64,19 @@ bool build_listen_groups(HttpConfig& config, std::vector<std::unique_ptr<ListenG
 const AddressServers* find_address(const ListenGroup& group, const sockaddr* local,
                                    socklen_t length);
 
-// The server for `host` (lowercase, no port), or the address's default server.
-ServerConfig* find_server(const AddressServers& address, std::string_view host);
+// The server for `host` (lowercase, no port), or the address's default server. When a
+// regex name with groups chose it and `captures` is given, its groups are saved in
+// `arena`. A regex that fails to run (PCRE2's match limit) counts as not matching.
+ServerConfig* find_server(const AddressServers& address, std::string_view host,
+                          core::Arena* arena = nullptr, Captures* captures = nullptr);
 
-// The location for `path` within `server`; the server level when none matches.
-LocationConfig* find_location(ServerConfig& server, std::string_view path);
+// The location for `path` within `server`; the server level when none matches. A
+// matching regex with groups saves them in `arena` when `captures` is given. nullptr
+// when a regex failed to run or the arena is out of memory (the request gets a 500),
+// with the reason in *error when error is given.
+LocationConfig* find_location(ServerConfig& server, std::string_view path,
+                              core::Arena* arena = nullptr, Captures* captures = nullptr,
+                              std::string* error = nullptr);
 
 // A named location (@name) of `server`, or nullptr.
 LocationConfig* find_named_location(ServerConfig& server, std::string_view name);
