@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "core/arena.hpp"
+#include "core/log.hpp"
 #include "event/connection.hpp"
 #include "http/chunked_parser.hpp"
 #include "http/config.hpp"
