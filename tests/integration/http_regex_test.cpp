@@ -39,6 +39,7 @@ protected:
                                  "        }\n"
                                  "        location ~ \\.css$ { return 200 \"css\\n\"; }\n"
                                  "        location ~ ^/u/(\\d+)$ { return 200 \"user\\n\"; }\n"
+                                 "        location ~ ^/slow/(a+)+$ { return 200 \"slow\\n\"; }\n"
                                  "    }\n"
                                  "    server {\n" +
                                  listen +
@@ -150,6 +151,20 @@ TEST_F(HttpRegexTest, ServerNameRegexByHost) {
     // [a-z]+ takes no dot: no regex matches, the default server answers.
     EXPECT_EQ(body("/index.html", "a.b.regex.test"), "index\n");
     EXPECT_EQ(body("/index.html", "other.test"), "index\n");
+}
+
+TEST_F(HttpRegexTest, MatchLimitAnswers500AndLogsAnAlert) {
+    EXPECT_EQ(body("/slow/aaaa"), "slow\n");
+    const std::string uri = "/slow/" + std::string(40, 'a') + "b";
+    int status = 0;
+    body(uri, "localhost", &status);
+    EXPECT_EQ(status, 500);
+    EXPECT_TRUE(server_->wait_for_text(
+        "logs/error.log", "pcre2_match() failed: match limit exceeded on \"" + uri + "\"", 3s))
+        << server_->read("logs/error.log");
+    EXPECT_NE(server_->read("logs/error.log").find("[alert]"), std::string::npos);
+    // The worker is fine afterwards.
+    EXPECT_EQ(body("/a.png"), "png\n");
 }
 
 struct BadRegexCase {

@@ -1,6 +1,7 @@
 #include "http/regex.hpp"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <cstdint>
 #include <string>
@@ -109,6 +110,40 @@ TEST(Regex, MatchDataIsReusedNotAllocatedPerMatch) {
     // Every pattern was compiled before the first match: one match data serves them all.
     EXPECT_EQ(Regex::offsets(), first);
     EXPECT_EQ(first[2 * 12], 11u);  // $12 starts at "l"
+}
+
+TEST(Regex, MatchingDoesNotMallocOnceWarm) {
+    std::string error;
+    const auto png = Regex::compile("\\.(png|jpg)$", true, &error);
+    const auto users = Regex::compile("^/u/(\\d+)/(?<name>\\w+)$", false, &error);
+    ASSERT_NE(png, nullptr);
+    ASSERT_NE(users, nullptr);
+    ASSERT_EQ(png->match("/x/y.png"), Status::ok);  // the thread's match data
+    ASSERT_EQ(users->match("/u/1/a"), Status::ok);
+    const std::size_t before = mallinfo2().uordblks;
+    int matched = 0;
+    for (int i = 0; i < 1000; ++i) {
+        matched += png->match("/x/y.PNG") == Status::ok;
+        matched += png->match("/x/y.txt") == Status::ok;
+        matched += users->match("/u/42/bob") == Status::ok;
+    }
+    EXPECT_EQ(matched, 2000);
+    // (Under ASan mallinfo2 reports nothing and this holds trivially.)
+    EXPECT_EQ(mallinfo2().uordblks, before);
+}
+
+TEST(Regex, MatchLimitIsAnErrorNotAHang) {
+    std::string error;
+    const auto re = Regex::compile("^/(a+)+$", false, &error);
+    ASSERT_NE(re, nullptr) << error;
+    EXPECT_EQ(re->match("/aaaa"), Status::ok);
+    // Catastrophic backtracking: PCRE2's match limit stops it.
+    const std::string subject = "/" + std::string(40, 'a') + "b";
+    EXPECT_EQ(re->match(subject, &error), Status::error);
+    EXPECT_EQ(error, "pcre2_match() failed: match limit exceeded on \"" + subject +
+                         "\" using \"^/(a+)+$\"");
+    // The thread's match data still works afterwards.
+    EXPECT_EQ(re->match("/aa"), Status::ok);
 }
 
 TEST(Regex, EmptyPatternMatchesEverything) {
