@@ -152,6 +152,7 @@ TEST(Regex, EmptyPatternMatchesEverything) {
     ASSERT_NE(re, nullptr) << error;
     EXPECT_EQ(re->match("/anything"), Status::ok);
     EXPECT_EQ(re->match(""), Status::ok);
+    EXPECT_EQ(re->match(std::string_view()), Status::ok);  // no data at all
 }
 
 }  // namespace
