@@ -280,11 +280,9 @@ optional<Error> set_root(Applier&, const Node& node, const Directive& d, void* p
         // the captures ("alias /data/$1;"). Without variables in paths that cannot be
         // expressed yet, and a fixed path for every matching URI is never what is meant.
         return node.error(
-            "the \"alias\" directive cannot be used inside the regular expression "
-            "location \"" +
-            loc->pattern +
-            "\": it needs captures in its path, "
-            "which are not supported yet");
+            "the \"alias\" directive cannot be used inside the regular "
+            "expression location \"" +
+            loc->pattern + "\": it needs captures in its path, which are not supported yet");
     }
     loc->root = node.args[1];
     loc->alias = alias;
