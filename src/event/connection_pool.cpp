@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 
+#include "event/loop.hpp"
+
 namespace evs::event {
 
 ConnectionPool::ConnectionPool(Loop* loop, std::size_t capacity, core::Log* log)
@@ -72,16 +74,25 @@ void ConnectionPool::free(Connection* c) {
     ++free_count_;
 }
 
+// An idle connection is what stub_status calls "waiting" (as in nginx, whose
+// ngx_reusable_connection moves that gauge): a new connection before its first
+// byte, and a keepalive connection between requests.
 void ConnectionPool::set_reusable(Connection* c, bool reusable) {
     if (c->reusable) {
         c->queue_node.unlink();
         --reusable_count_;
+        if (loop_ != nullptr) {
+            loop_->add_gauge(&ConnectionStats::waiting, -1);
+        }
     }
     c->reusable = reusable ? 1 : 0;
     if (reusable) {
         // Newest at the front, so the back is the oldest (the one drained first).
         reusable_.push_front(&c->queue_node);
         ++reusable_count_;
+        if (loop_ != nullptr) {
+            loop_->add_gauge(&ConnectionStats::waiting, 1);
+        }
     }
 }
 

@@ -138,6 +138,13 @@ public:
     }
     ConnectionStats& server_stats() { return *server_stats_; }
     ConnectionStats& worker_stats() { return *worker_stats_; }
+    // Moves a stub_status gauge (reading, writing, waiting) in both sets.
+    void add_gauge(std::atomic<std::int64_t> ConnectionStats::*gauge, std::int64_t delta) {
+        stat_add<std::int64_t>(server_stats_->*gauge, delta);
+        if (worker_stats_ != server_stats_) {
+            stat_add<std::int64_t>(worker_stats_->*gauge, delta);
+        }
+    }
 
     core::Log& log() { return log_; }
     core::TimeCache& time() { return time_; }

@@ -126,6 +126,20 @@ bool append_variable(std::string& out, Request* r, std::string_view name) {
         append_number(out, static_cast<long long>(c->number));
     } else if (name == "connection_requests") {
         append_number(out, static_cast<long long>(c->requests));
+    } else if (name.starts_with("connections_")) {
+        // The stub_status module's variables: the server-wide gauges at logging
+        // time, when this request still counts as writing.
+        const event::ConnectionStats& stats = c->loop->server_stats();
+        const std::string_view which = name.substr(12);
+        const std::atomic<std::int64_t>* gauge = which == "active"    ? &stats.active
+                                                 : which == "reading" ? &stats.reading
+                                                 : which == "writing" ? &stats.writing
+                                                 : which == "waiting" ? &stats.waiting
+                                                                      : nullptr;
+        if (gauge == nullptr) {
+            return false;
+        }
+        append_number(out, static_cast<long long>(gauge->load(std::memory_order_relaxed)));
     } else if (name.starts_with("http_")) {
         const std::string_view wanted = name.substr(5);
         std::string_view found;

@@ -101,22 +101,50 @@ void responding_read_handler(Event* rev) {
     }
 }
 
-}  // namespace
-
-void close_http_connection(Connection* c) {
-    HttpConnection* hc = http_of(c);
-    if (hc->request != nullptr) {
-        hc->request->~Request();
+// Ends the request on `hc` (nginx's ngx_http_free_request): its gauge, then its
+// memory. A connection that timed out is reset here when its location asks for it.
+void free_request(HttpConnection* hc) {
+    Request* r = hc->request;
+    if (r != nullptr) {
+        event::Loop& loop = *r->c->loop;
+        if (r->stat_reading) {
+            loop.add_gauge(&event::ConnectionStats::reading, -1);
+        }
+        if (r->stat_writing) {
+            loop.add_gauge(&event::ConnectionStats::writing, -1);
+        }
+        const LocationConfig* loc = r->loc != nullptr      ? r->loc
+                                    : r->server != nullptr ? &r->server->location
+                                                           : nullptr;
+        if (r->c->timedout && loc != nullptr && loc->reset_timedout_connection) {
+            // SO_LINGER {on, 0}: close() sends RST and drops what is still queued,
+            // instead of the socket lingering in FIN_WAIT with a full send buffer.
+            const linger reset{1, 0};
+            ::setsockopt(r->c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        }
+        r->~Request();
         hc->request = nullptr;
     }
     if (hc->arena != nullptr) {
         put_arena(hc->arena);
         hc->arena = nullptr;
     }
+}
+
+}  // namespace
+
+void close_http_connection(Connection* c) {
+    HttpConnection* hc = http_of(c);
+    free_request(hc);
     put_buffer(hc->buffer, hc->buffer_size);
     hc->buffer = nullptr;
     hc->buffer_len = 0;
     c->loop->close_connection(c);
+}
+
+void close_timed_out_connection(Connection* c) {
+    c->timedout = 1;
+    close_http_connection(c);
 }
 
 void log_conn(Connection* c, LogLevel level, int err, const char* text) {
@@ -313,6 +341,8 @@ void start_request(Connection* c) {
     r->start_msec = c->loop->time().msec();
     r->start_sent = c->sent;
     c->read.handler = read_head_handler;
+    r->stat_reading = true;
+    c->loop->add_gauge(&event::ConnectionStats::reading, 1);
     ++c->requests;
     event::stat_add<std::uint64_t>(c->loop->server_stats().requests, 1);
     if (&c->loop->worker_stats() != &c->loop->server_stats()) {
@@ -326,7 +356,7 @@ void read_head_handler(Event* rev) {
     Request* r = http_of(c)->request;
     if (rev->timedout) {
         log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out");
-        close_http_connection(c);
+        close_timed_out_connection(c);
         return;
     }
     parse_head(r);
@@ -394,6 +424,10 @@ void parse_head(Request* r) {
 
     // The head is complete.
     c->loop->del_timer(&c->read);
+    r->stat_reading = false;
+    r->stat_writing = true;
+    c->loop->add_gauge(&event::ConnectionStats::reading, -1);
+    c->loop->add_gauge(&event::ConnectionStats::writing, 1);
     const RequestHead& head = r->parser.head();
     if (r->server == nullptr) {
         r->server = &default_server(r->hc);
@@ -440,6 +474,7 @@ void internal_redirect(Request* r, std::string_view uri) {
                                      "client intended to send too large body: %lld bytes",
                                      static_cast<long long>(head.content_length));
         r->keepalive = false;
+        r->expect_tested = true;  // refused: the client must not be invited to send it
         finalize_request(r, 413);
         return;
     }
@@ -454,6 +489,33 @@ void internal_redirect(Request* r, std::string_view uri) {
     }
     static_handler(r);
 }
+
+namespace {
+
+// "Expect: 100-continue" (nginx's ngx_http_test_expect): the client waits for a
+// go-ahead before sending the body, so send it when we start reading the body, once,
+// unless the body has already begun to arrive (the client did not wait) or the
+// request was refused. An interim response this small always fits an empty socket
+// buffer; if it does not go out whole, the connection is unusable.
+bool send_continue(Request* r, std::size_t body_bytes_here) {
+    const RequestHead& head = r->parser.head();
+    if (r->expect_tested || !head.expect_100_continue || head.http_version < 1001) {
+        return true;
+    }
+    r->expect_tested = true;
+    if (body_bytes_here > 0 || r->body_done) {
+        return true;
+    }
+    static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const ssize_t n = event::send(r->c, k_continue.data(), k_continue.size());
+    if (n != static_cast<ssize_t>(k_continue.size())) {
+        log_conn(r->c, LogLevel::info, n < 0 ? errno : 0, "sending \"100 Continue\" failed");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
 
 // Reads and drops what is available of the request body: ok once all of it is
 // read, again when the rest has not arrived yet, error when the client broke off
@@ -483,6 +545,9 @@ core::Status discard_body(Request* r) {
             const auto take = std::min<std::int64_t>(static_cast<std::int64_t>(have), r->body_left);
             r->body_left -= take;
             r->body_in_buffer = static_cast<std::size_t>(take);
+        }
+        if (!send_continue(r, have)) {
+            return core::Status::error;
         }
     }
     char scratch[4096];
@@ -546,6 +611,8 @@ void finalize_request(Request* r, int status) {
             r->fd = -1;  // the arena's cleanup closes it
         }
         r->file_pos = r->file_end = 0;
+        r->parts = nullptr;
+        r->parts_count = 0;
         if (status >= 400 && status != 404 && status != 403 && status != 405 && status != 416 &&
             status != 412) {
             r->keepalive = false;
@@ -565,7 +632,12 @@ namespace {
 void discarding_body_handler(Event* rev) {
     Connection* c = event::connection_of(rev);
     Request* r = http_of(c)->request;
-    if (rev->timedout || c->close) {
+    if (rev->timedout) {
+        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while discarding request body");
+        close_timed_out_connection(c);
+        return;
+    }
+    if (c->close) {
         close_http_connection(c);
         return;
     }
@@ -641,10 +713,7 @@ void set_keepalive(Request* r) {
     }
     hc->buffer_len = left;
 
-    r->~Request();
-    hc->request = nullptr;
-    put_arena(hc->arena);
-    hc->arena = nullptr;
+    free_request(hc);
 
     if (loc.tcp_nodelay) {
         const int on = 1;
@@ -706,10 +775,7 @@ void lingering_close(Request* r) {
         close_http_connection(c);
         return;
     }
-    r->~Request();
-    hc->request = nullptr;
-    put_arena(hc->arena);
-    hc->arena = nullptr;
+    free_request(hc);
     ::shutdown(c->fd, SHUT_WR);
     hc->start = c->loop->time().msec() + loc.lingering_time;  // the deadline
     c->read.handler = lingering_handler;

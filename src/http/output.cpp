@@ -27,7 +27,7 @@ void write_handler(Event* wev) {
     Request* r = static_cast<HttpConnection*>(c->data)->request;
     if (wev->timedout) {
         log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while sending response");
-        close_http_connection(c);
+        close_timed_out_connection(c);
         return;
     }
     send_response(r);
@@ -131,9 +131,15 @@ void send_response(Request* r) {
         if (r->header_only) {
             r->mem_len = 0;
             r->file_pos = r->file_end;
+            r->parts_count = 0;
         }
         r->use_sendfile = loc.sendfile && r->fd >= 0;
         c->write.handler = write_handler;
+    }
+
+    if (r->parts_count > 0) {
+        send_parts(r);  // a multipart body
+        return;
     }
 
     // Write until done or the socket is full.

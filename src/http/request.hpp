@@ -50,6 +50,17 @@ struct HttpConnection {
     bool lame_duck = false;  // the worker is exiting; serve one more request at most
 };
 
+// One part of a body laid out ahead of time (a multipart/byteranges response):
+// memory (`mem`, `len`) or, when `mem` is nullptr, the file range [file_pos, file_end)
+// of the request's fd. `sent` and `file_pos` advance as the part goes out.
+struct OutputPart {
+    const char* mem = nullptr;
+    std::size_t len = 0;
+    std::size_t sent = 0;
+    off_t file_pos = 0;
+    off_t file_end = 0;
+};
+
 struct Request {
     static constexpr std::size_t k_max_headers = 100;
     static constexpr std::size_t k_max_large_buffers = 16;
@@ -103,6 +114,10 @@ struct Request {
     std::size_t file_buf_len = 0;
     std::size_t file_buf_sent = 0;
     bool use_sendfile = false;
+    // Instead of mem and the file range: the parts of a multipart body, in order.
+    OutputPart* parts = nullptr;
+    std::size_t parts_count = 0;
+    std::size_t part_index = 0;  // the first part not completely sent
 
     // The request body, read and discarded.
     std::int64_t body_left = 0;
@@ -114,6 +129,13 @@ struct Request {
     const char* tail = nullptr;
     std::size_t tail_len = 0;
 
+    bool expect_tested = false;  // "100 Continue" was sent, or must not be (413)
+
+    // Which stub_status gauge this request counts in: reading while its head
+    // arrives, writing from then until it is freed (nginx's r->stat_reading/writing).
+    bool stat_reading = false;
+    bool stat_writing = false;
+
     core::Msec start_msec = 0;
     std::uint64_t start_sent = 0;
     std::size_t request_length = 0;
@@ -121,12 +143,15 @@ struct Request {
 
 // Handlers of the request pipeline, used across files.
 void close_http_connection(event::Connection* c);
+// A timeout ended the request: with reset_timedout_connection the close sends RST.
+void close_timed_out_connection(event::Connection* c);
 void log_conn(event::Connection* c, core::LogLevel level, int err, const char* text);
 core::Status discard_body(Request* r);  // ok once the whole request body is read
 void response_sent(Request* r);         // the writer finished: log, then keepalive or close
 bool worker_exiting();
 void finalize_request(Request* r, int status);  // status 0: the response is set up
 void send_response(Request* r);                 // renders the head, starts writing
+void send_parts(Request* r);                    // send_response's writer for r->parts
 void internal_redirect(Request* r, std::string_view uri);
 
 // The content handlers.

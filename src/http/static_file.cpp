@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "event/loop.hpp"
+#include "http/range.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -79,64 +80,6 @@ bool etag_matches(std::string_view list, std::string_view etag, bool weak) {
         pos = end + 1;
     }
     return false;
-}
-
-// Parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" against `size`. Returns
-// 1 for a satisfiable range, 0 to ignore the header (several ranges or an
-// unparsable value), -1 for 416.
-int parse_range(std::string_view value, std::int64_t size, std::int64_t* start, std::int64_t* end) {
-    if (!value.starts_with("bytes=")) {
-        return 0;
-    }
-    value.remove_prefix(6);
-    if (value.find(',') != std::string_view::npos) {
-        return 0;  // several ranges: served whole until multipart responses land
-    }
-    const auto dash = value.find('-');
-    if (dash == std::string_view::npos) {
-        return 0;
-    }
-    auto number = [](std::string_view text, std::int64_t* out) {
-        if (text.empty() || text.size() > 18) {
-            return false;
-        }
-        std::int64_t v = 0;
-        for (char ch : text) {
-            if (ch < '0' || ch > '9') {
-                return false;
-            }
-            v = v * 10 + (ch - '0');
-        }
-        *out = v;
-        return true;
-    };
-    const std::string_view first = value.substr(0, dash);
-    const std::string_view last = value.substr(dash + 1);
-    std::int64_t a = 0;
-    std::int64_t b = 0;
-    if (first.empty()) {
-        if (!number(last, &b)) {
-            return 0;
-        }
-        if (b == 0) {
-            return -1;
-        }
-        *start = b >= size ? 0 : size - b;
-        *end = size;
-    } else {
-        if (!number(first, &a) || (!last.empty() && !number(last, &b))) {
-            return 0;
-        }
-        if (!last.empty() && b < a) {
-            return 0;
-        }
-        if (a >= size) {
-            return -1;
-        }
-        *start = a;
-        *end = last.empty() || b >= size ? size : b + 1;
-    }
-    return 1;
 }
 
 void close_fd_cleanup(void* fd) {
@@ -272,40 +215,10 @@ void static_handler(Request* r) {
         mime_type(loc, r->uri.substr(r->uri.rfind('/') + 1).find('.') == std::string_view::npos
                            ? std::string_view{}
                            : r->uri.substr(r->uri.rfind('.') + 1));
-    r->accept_ranges = loc.max_ranges != 0;
-
-    const Header* range = head.find(KnownHeader::range);
-    if (range != nullptr && loc.max_ranges != 0) {
-        bool use_range = true;
-        if (const Header* if_range = head.find(KnownHeader::if_range)) {
-            // The range applies only to the representation the client has.
-            const std::string_view v = if_range->value;
-            use_range = v.starts_with("\"") || v.starts_with("W/")
-                            ? v == r->etag
-                            : parse_http_time(v) == st.st_mtime;
-        }
-        std::int64_t start = 0;
-        std::int64_t end = 0;
-        const int result = use_range ? parse_range(range->value, size, &start, &end) : 0;
-        char text[80];
-        if (result < 0) {
-            const int n =
-                std::snprintf(text, sizeof(text), "bytes */%lld", static_cast<long long>(size));
-            r->content_range = r->arena->copy(std::string_view(text, static_cast<std::size_t>(n)));
-            r->fd = -1;
-            finalize_request(r, 416);
-            return;
-        }
-        if (result > 0) {
-            const int n = std::snprintf(
-                text, sizeof(text), "bytes %lld-%lld/%lld", static_cast<long long>(start),
-                static_cast<long long>(end - 1), static_cast<long long>(size));
-            r->content_range = r->arena->copy(std::string_view(text, static_cast<std::size_t>(n)));
-            r->status = 206;
-            r->file_pos = start;
-            r->file_end = end;
-            r->content_length = end - start;
-        }
+    if (const int status = apply_ranges(r, size, st.st_mtime); status != 0) {
+        r->fd = -1;
+        finalize_request(r, status);
+        return;
     }
     finalize_request(r, 0);
 }
