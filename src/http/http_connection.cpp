@@ -637,7 +637,8 @@ void discarding_body_handler(Event* rev) {
         close_timed_out_connection(c);
         return;
     }
-    if (c->close) {
+    if (c->close || c->loop->time().msec() >= r->discard_deadline) {
+        // lingering_time is up: a client trickling a body holds the slot no longer.
         close_http_connection(c);
         return;
     }
@@ -647,7 +648,8 @@ void discarding_body_handler(Event* rev) {
             set_keepalive(r);
             return;
         case core::Status::again:
-            c->loop->add_timer(rev, r->loc->lingering_timeout);
+            c->loop->add_timer(
+                rev, (r->loc != nullptr ? *r->loc : r->server->location).lingering_timeout);
             if (c->loop->handle_read_event(rev) != core::Status::ok) {
                 close_http_connection(c);
             }
@@ -668,6 +670,8 @@ void response_sent(Request* r) {
         r->keepalive = false;
     }
     if (r->keepalive && !r->body_done) {
+        const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
+        r->discard_deadline = r->c->loop->time().msec() + loc.lingering_time;
         r->c->read.handler = discarding_body_handler;
         discarding_body_handler(&r->c->read);
     } else if (r->keepalive) {
@@ -761,7 +765,8 @@ void lingering_handler(Event* rev) {
             return;
         }
     }
-    c->loop->add_timer(rev, 5000);
+    // The next read may wait lingering_timeout, and never past lingering_time.
+    c->loop->add_timer(rev, std::min(hc->lingering_timeout, hc->start - c->loop->time().msec()));
     if (c->loop->handle_read_event(rev) != core::Status::ok) {
         close_http_connection(c);
     }
@@ -778,6 +783,7 @@ void lingering_close(Request* r) {
     free_request(hc);
     ::shutdown(c->fd, SHUT_WR);
     hc->start = c->loop->time().msec() + loc.lingering_time;  // the deadline
+    hc->lingering_timeout = loc.lingering_timeout;
     c->read.handler = lingering_handler;
     c->loop->add_timer(&c->read, loc.lingering_timeout);
     if (c->loop->handle_read_event(&c->read) != core::Status::ok) {

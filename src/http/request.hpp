@@ -45,7 +45,8 @@ struct HttpConnection {
     std::size_t buffer_len = 0;  // bytes received and not yet given to a request
     Request* request = nullptr;
     core::Arena* arena = nullptr;
-    core::Msec start = 0;  // for keepalive_time
+    core::Msec start = 0;              // for keepalive_time
+    core::Msec lingering_timeout = 0;  // during a lingering close, when the request is gone
     std::uint32_t requests = 0;
     bool lame_duck = false;  // the worker is exiting; serve one more request at most
 };
@@ -129,7 +130,8 @@ struct Request {
     const char* tail = nullptr;
     std::size_t tail_len = 0;
 
-    bool expect_tested = false;  // "100 Continue" was sent, or must not be (413)
+    core::Msec discard_deadline = 0;  // lingering_time for a body read after the response
+    bool expect_tested = false;       // "100 Continue" was sent, or must not be (413)
 
     // Which stub_status gauge this request counts in: reading while its head
     // arrives, writing from then until it is freed (nginx's r->stat_reading/writing).
