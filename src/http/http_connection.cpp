@@ -359,6 +359,10 @@ void read_head_handler(Event* rev) {
         close_timed_out_connection(c);
         return;
     }
+    if (c->close) {
+        close_http_connection(c);
+        return;
+    }
     parse_head(r);
 }
 

@@ -257,6 +257,7 @@ bool Master::reap() {
             log().write(LogLevel::alert, 0, "the accept mutex of %d was released",
                         static_cast<int>(pid));
         }
+        retire_worker_gauges(zone_.get(), it->slot);
         zone_.get()->workers[it->slot].pid.store(0, std::memory_order_relaxed);
         os::close_fd(it->channel);
         WorkerProcess dead = *it;

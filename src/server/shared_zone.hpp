@@ -34,6 +34,21 @@ struct SharedZoneLayout {
     Worker workers[k_max_workers];
 };
 
+// Takes what a worker still counts in the gauges (active, reading, writing,
+// waiting) out of the server's totals and zeroes its own: called when the worker
+// exits and again by the master when it reaps it, so connections a worker never
+// closed (fast shutdown, a crash) do not stay counted. nginx leaves them counted.
+inline void retire_worker_gauges(SharedZoneLayout* zone, std::size_t slot) {
+    event::ConnectionStats& mine = zone->workers[slot].stats;
+    for (auto gauge : {&event::ConnectionStats::active, &event::ConnectionStats::reading,
+                       &event::ConnectionStats::writing, &event::ConnectionStats::waiting}) {
+        const std::int64_t left = (mine.*gauge).exchange(0, std::memory_order_relaxed);
+        if (left != 0) {
+            event::stat_add<std::int64_t>(zone->server.*gauge, -left);
+        }
+    }
+}
+
 class SharedZone {
 public:
     SharedZone() = default;

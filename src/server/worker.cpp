@@ -368,6 +368,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     for (auto& pool : pools) {
         pool->stop();
     }
+    retire_worker_gauges(zone, id.slot);
     me.pid.store(0, std::memory_order_relaxed);
     g_worker = nullptr;
     http::release_worker_caches();

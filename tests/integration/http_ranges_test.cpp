@@ -169,7 +169,8 @@ protected:
             "    server {\n"
             "        listen 127.0.0.1:" +
             std::to_string(plain_port_) + ";\n" + timeouts + "    }\n";
-        bool ok = s.configure(TestServer::config(http));
+        bool ok = s.configure(
+            TestServer::config(http, 1, "worker_connections 256;", "worker_shutdown_timeout 2s;"));
         for (const char* dir :
              {"html/", "nsf/nosendfile/", "html/max1/", "html/max0/", "html/noetag/"}) {
             ok = ok && s.write(std::string(dir) + "range.bin", patterned(1000)) &&
@@ -775,6 +776,84 @@ TEST_F(RangesTest, GaugesBalancedAfterTimeouts) {
                                            "client timed out while sending response", 10s));
     }
     Gauges g;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            g = probe(*server_, port_);
+            return g.active == 1 && g.reading == 0 && g.writing == 1 && g.waiting == 0;
+        },
+        5s))
+        << "active " << g.active << " reading " << g.reading << " writing " << g.writing
+        << " waiting " << g.waiting;
+}
+
+// A reload: the old worker closes idle connections at once, and the rest when
+// worker_shutdown_timeout ends; the server-wide gauges the new worker reports hold
+// nothing of the old one.
+TEST_F(RangesTest, GaugesBalancedAcrossGracefulShutdown) {
+    std::vector<HttpClient> clients;
+    for (int i = 0; i < 2; ++i) {
+        clients.emplace_back(port_);
+        ASSERT_TRUE(clients.back().send(http_get("/ret")));
+        ASSERT_TRUE(clients.back().read_response().has_value());
+    }
+    clients.emplace_back(port_);
+    ASSERT_TRUE(clients.back().send("GET /ret HTTP/1.1\r\n"));
+    HttpClient stalled(port_);
+    ASSERT_TRUE(stalled.send(http_get("/stall.bin")));
+    Gauges g;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            g = probe(*server_, port_);
+            return g.active == 5 && g.reading == 1 && g.writing == 2 && g.waiting == 2;
+        },
+        5s))
+        << "active " << g.active << " reading " << g.reading << " writing " << g.writing
+        << " waiting " << g.waiting;
+
+    ASSERT_TRUE(server_->signal(SIGHUP));
+    // The stalled response (the client reads nothing) and the unfinished head end with
+    // worker_shutdown_timeout (2 s), not send_timeout or client_header_timeout (60 s).
+    EXPECT_TRUE(server_->wait_for_text("logs/error.log", "exited with code 0", 10s))
+        << "the old worker kept its connections";
+    EXPECT_TRUE(stalled.wait_closed(10s));
+    for (HttpClient& c : clients) {
+        EXPECT_TRUE(c.wait_closed(10s));
+    }
+    EXPECT_TRUE(wait_until(
+        [&] {
+            g = probe(*server_, port_);
+            return g.active == 1 && g.reading == 0 && g.writing == 1 && g.waiting == 0;
+        },
+        5s))
+        << "active " << g.active << " reading " << g.reading << " writing " << g.writing
+        << " waiting " << g.waiting;
+}
+
+// A worker killed with connections open: the master takes its gauges out of the
+// server's totals when it reaps it (nginx would count them forever).
+TEST_F(RangesTest, GaugesForgetAKilledWorker) {
+    const std::vector<pid_t> before = server_->wait_workers(1);
+    ASSERT_EQ(before.size(), 1u);
+    std::vector<HttpClient> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.emplace_back(port_);
+        ASSERT_TRUE(clients.back().send(http_get("/ret")));
+        ASSERT_TRUE(clients.back().read_response().has_value());
+    }
+    HttpClient stalled(port_);
+    ASSERT_TRUE(stalled.send(http_get("/stall.bin")));
+    Gauges g;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            g = probe(*server_, port_);
+            return g.active == 5 && g.writing == 2 && g.waiting == 3;
+        },
+        5s));
+    ASSERT_EQ(::kill(before.front(), SIGKILL), 0);
+    const std::vector<pid_t> after = server_->wait_workers(
+        1, 5s, [&](const std::vector<pid_t>& w) { return w.front() != before.front(); });
+    ASSERT_EQ(after.size(), 1u);
+    ASSERT_NE(after.front(), before.front());
     EXPECT_TRUE(wait_until(
         [&] {
             g = probe(*server_, port_);
