@@ -600,6 +600,14 @@ core::Status discard_body(Request* r) {
 }
 
 void finalize_request(Request* r, int status) {
+    if (status == k_close_without_response) {
+        // nginx's 444: logged, then the connection is dropped without a byte, and
+        // counts as timed out, so reset_timedout_connection resets it.
+        r->status = status;
+        log_request(r);
+        close_timed_out_connection(r->c);
+        return;
+    }
     if (status != 0) {
         // An error (or special) response: nginx's page, and no keepalive after a
         // request we could not parse.

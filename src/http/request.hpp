@@ -151,9 +151,10 @@ void log_conn(event::Connection* c, core::LogLevel level, int err, const char* t
 core::Status discard_body(Request* r);  // ok once the whole request body is read
 void response_sent(Request* r);         // the writer finished: log, then keepalive or close
 bool worker_exiting();
-void finalize_request(Request* r, int status);  // status 0: the response is set up
-void send_response(Request* r);                 // renders the head, starts writing
-void send_parts(Request* r);                    // send_response's writer for r->parts
+void finalize_request(Request* r, int status);        // status 0: the response is set up
+inline constexpr int k_close_without_response = 444;  // nginx's non-standard "return 444"
+void send_response(Request* r);                       // renders the head, starts writing
+void send_parts(Request* r);                          // send_response's writer for r->parts
 void internal_redirect(Request* r, std::string_view uri);
 
 // The content handlers.

@@ -165,10 +165,13 @@ protected:
             "        listen 127.0.0.1:" +
             std::to_string(reset_port_) + ";\n" + timeouts +
             "        reset_timedout_connection on;\n"
+            "        location = /close { return 444; }\n"
             "    }\n"
             "    server {\n"
             "        listen 127.0.0.1:" +
-            std::to_string(plain_port_) + ";\n" + timeouts + "    }\n";
+            std::to_string(plain_port_) + ";\n" + timeouts +
+            "        location = /close { return 444; }\n"
+            "    }\n";
         bool ok = s.configure(
             TestServer::config(http, 1, "worker_connections 256;", "worker_shutdown_timeout 2s;"));
         for (const char* dir :
@@ -562,6 +565,22 @@ TEST_F(RangesTest, SendTimeoutResetsOnlyWithTheFlag) {
             true)
             << client.error();
     }
+}
+
+// "return 444" closes without a response; reset_timedout_connection resets it.
+TEST_F(RangesTest, Return444ClosesWithoutAResponse) {
+    for (const auto& [port, reset] :
+         {std::pair{reset_port_, true}, std::pair{plain_port_, false}}) {
+        HttpClient client(port);
+        ASSERT_TRUE(client.ok());
+        ASSERT_TRUE(client.send(http_get("/close")));
+        std::string extra;
+        ASSERT_TRUE(client.wait_closed(5s, &extra));
+        EXPECT_EQ(extra, "");
+        EXPECT_EQ(client.error(),
+                  reset ? "connection reset by the server" : "connection closed by the server");
+    }
+    EXPECT_TRUE(server_->wait_for_text("logs/access.log", "/close ", 3s, 2));
 }
 
 // nginx does not reset a keepalive connection that times out idle: nothing is lost.
