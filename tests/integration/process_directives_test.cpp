@@ -122,11 +122,10 @@ TEST(DaemonTest, DetachesServesAndQuits) {
                                                     "daemon on;\nmaster_process on;")));
     ASSERT_TRUE(server.write("html/index.html", "hello\n"));
 
-    const auto start = Clock::now();
+    // Bounded, not timed: a master that did not detach would never return.
     const RunResult started = server.run_with_conf({}, 10s);
     ASSERT_TRUE(started.exited) << "the starting command did not return";
     EXPECT_EQ(started.exit_code(), 0) << describe_status(started.status) << started.err;
-    EXPECT_LT(seconds_since(start), 5.0);
     EXPECT_EQ(started.out, "");
 
     ASSERT_TRUE(wait_until([&] { return server.pid_in_file("logs/evserve.pid") > 0; }, 5s))
