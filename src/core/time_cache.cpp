@@ -14,7 +14,8 @@ void TimeCache::update() {
     // CLOCK_MONOTONIC_COARSE is read from the vDSO without a syscall; its
     // resolution (a jiffy, 1-4 ms) is what nginx's timers have always had.
     clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-    msec_ = static_cast<Msec>(mono.tv_sec) * 1000 + static_cast<Msec>(mono.tv_nsec / 1000000);
+    msec_ = static_cast<Msec>(mono.tv_sec) * 1000 + static_cast<Msec>(mono.tv_nsec / 1000000) +
+            msec_offset_;
 
     timespec wall{};
     clock_gettime(CLOCK_REALTIME_COARSE, &wall);

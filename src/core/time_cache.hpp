@@ -24,7 +24,7 @@ public:
     // Reads the clocks again. Cheap when the second has not changed.
     void update();
 
-    Msec msec() const { return msec_ + msec_offset_; }
+    Msec msec() const { return msec_; }
     std::time_t seconds() const { return wall_sec_; }
     // Wall-clock milliseconds since the epoch (for $msec and request times).
     std::uint64_t wall_msec() const { return wall_msec_; }
@@ -36,12 +36,15 @@ public:
 
     // Shifts msec() by `offset`, so that tests can start the clock just before the
     // 32-bit timer deadlines wrap around.
-    void set_msec_offset(Msec offset) { msec_offset_ = offset; }
+    void set_msec_offset(Msec offset) {
+        msec_ += offset - msec_offset_;
+        msec_offset_ = offset;
+    }
 
 private:
     void render(std::time_t sec);
 
-    Msec msec_ = 0;
+    Msec msec_ = 0;  // with the offset added: read on every timer operation
     Msec msec_offset_ = 0;
     std::time_t wall_sec_ = -1;
     std::uint64_t wall_msec_ = 0;

@@ -10,36 +10,34 @@
 
 namespace evs::event {
 
-ssize_t recv(Connection* c, void* buf, std::size_t size) {
+ssize_t recv_slow(Connection* c, void* buf, std::size_t size, ssize_t n) {
     Event* rev = &c->read;
-    const bool rdhup =
-        (c->loop->capabilities() & (k_use_rdhup | k_use_clear)) == (k_use_rdhup | k_use_clear);
-    if (rdhup && !rev->available && !rev->pending_eof) {
-        // The last read drained the socket and no new edge has arrived since.
-        rev->ready = 0;
-        return k_io_again;
-    }
-    const auto n = os::recv(c->fd, buf, size);
-    if (n) {
-        if (*n == 0) {
+    for (;;) {
+        if (n > 0) {
+            // Only after EINTR: the retry read something.
+            if (static_cast<std::size_t>(n) < size && !rev->pending_eof &&
+                (c->loop->read_hints() & Loop::k_read_short_drains)) {
+                rev->ready = 0;
+                rev->available = 0;
+            }
+            return n;
+        }
+        if (n == 0) {
             rev->ready = 0;
             rev->eof = 1;
             return 0;
         }
-        if (*n < size && !rev->pending_eof && (rdhup || (c->loop->capabilities() & k_use_level))) {
-            // Drained. A level-triggered backend will simply report it again.
-            rev->ready = 0;
-            rev->available = 0;
+        if (errno != EINTR) {
+            break;
         }
-        return static_cast<ssize_t>(*n);
+        n = ::recv(c->fd, buf, size, 0);
     }
     rev->ready = 0;
-    if (n.error() == EAGAIN || n.error() == EWOULDBLOCK) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
         rev->available = 0;
         return k_io_again;
     }
     rev->error = 1;
-    errno = n.error();
     return k_io_error;
 }
 

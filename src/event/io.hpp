@@ -10,19 +10,47 @@
 // would only return EAGAIN.
 // Thread: the connection's loop thread.
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include <cstddef>
 
-namespace evs::event {
+#include "event/connection.hpp"
+#include "event/loop.hpp"
 
-struct Connection;
+namespace evs::event {
 
 inline constexpr ssize_t k_io_error = -1;
 inline constexpr ssize_t k_io_again = -2;
 
-ssize_t recv(Connection* c, void* buf, std::size_t size);
+// What recv() does when the system call returned 0 or failed (end of stream,
+// EAGAIN, EINTR, an error): out of line, so that the inline part stays small.
+ssize_t recv_slow(Connection* c, void* buf, std::size_t size, ssize_t n);
+
+// Inline: it runs once or more per read event, and all it adds to the system call
+// on the common path (bytes read) is a few flag tests, which cost less than the
+// call, the saved registers and the Result a wrapper in io.cpp would add.
+inline ssize_t recv(Connection* c, void* buf, std::size_t size) {
+    Event* rev = &c->read;
+    const unsigned hints = c->loop->read_hints();
+    if ((hints & Loop::k_read_rdhup) && !rev->available && !rev->pending_eof) {
+        // The last read drained the socket and no new edge has arrived since.
+        rev->ready = 0;
+        return k_io_again;
+    }
+    const ssize_t n = ::recv(c->fd, buf, size, 0);
+    if (n <= 0) [[unlikely]] {
+        return recv_slow(c, buf, size, n);
+    }
+    if (static_cast<std::size_t>(n) < size && !rev->pending_eof &&
+        (hints & Loop::k_read_short_drains)) {
+        // Drained. A level-triggered backend will simply report it again.
+        rev->ready = 0;
+        rev->available = 0;
+    }
+    return n;
+}
 ssize_t send(Connection* c, const void* buf, std::size_t size);
 ssize_t writev(Connection* c, const iovec* iov, int count);
 // sendfile(2) of `size` bytes of `file_fd` from *offset (advanced by what was sent).

@@ -49,6 +49,12 @@ Status Loop::init() {
         return Status::error;
     }
     capabilities_ = backend_->capabilities();
+    read_hints_ = 0;
+    if ((capabilities_ & (k_use_clear | k_use_rdhup)) == (k_use_clear | k_use_rdhup)) {
+        read_hints_ = k_read_rdhup | k_read_short_drains;
+    } else if (capabilities_ & k_use_level) {
+        read_hints_ = k_read_short_drains;
+    }
     if (config_.timer_resolution > 0 && start_time_alarm() != Status::ok) {
         return Status::error;
     }
@@ -151,17 +157,8 @@ void Loop::run_posted(core::List& queue) {
     }
 }
 
-void Loop::add_timer(Event* ev, core::Msec delay) {
-    delay = std::min<core::Msec>(delay, TimerWheel::k_max_duration);
-    const std::uint32_t deadline = now32() + static_cast<std::uint32_t>(delay);
+void Loop::set_timer(Event* ev, std::uint32_t deadline) {
     if (ev->timer_set) {
-        // Most re-arms move a deadline by a few milliseconds (a read refreshing an
-        // idle timeout): keeping the old one saves the unlink and relink.
-        const auto diff = static_cast<std::int32_t>(deadline - ev->deadline);
-        if (diff < static_cast<std::int32_t>(k_lazy_delay) &&
-            diff > -static_cast<std::int32_t>(k_lazy_delay)) {
-            return;
-        }
         timers_.remove(ev);
     }
     ev->deadline = deadline;
@@ -200,8 +197,7 @@ void Loop::delete_posted(Event* ev) {
 }
 
 Status Loop::handle_read_event(Event* rev, unsigned flags) {
-    const unsigned caps = backend_->capabilities();
-    if (caps & k_use_clear) {
+    if (capabilities_ & k_use_clear) {
         // Edge-triggered: register once, and the kernel reports every new arrival.
         if (!rev->active && !rev->ready) {
             return backend_->add(rev, k_clear_event);
@@ -220,8 +216,7 @@ Status Loop::handle_read_event(Event* rev, unsigned flags) {
 }
 
 Status Loop::handle_write_event(Event* wev, unsigned flags) {
-    const unsigned caps = backend_->capabilities();
-    if (caps & k_use_clear) {
+    if (capabilities_ & k_use_clear) {
         if (!wev->active && !wev->ready) {
             return backend_->add(wev, k_clear_event);
         }

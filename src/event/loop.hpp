@@ -91,7 +91,22 @@ public:
 
     // Timers. Re-arming within 300 ms of the current deadline keeps the old one.
     static constexpr core::Msec k_lazy_delay = 300;
-    void add_timer(Event* ev, core::Msec delay);
+    // Inline up to the lazy check: most calls refresh an idle timeout that is set
+    // already (a read arriving), and return there, without a call.
+    void add_timer(Event* ev, core::Msec delay) {
+        delay = delay < TimerWheel::k_max_duration ? delay : TimerWheel::k_max_duration;
+        const std::uint32_t deadline = now32() + static_cast<std::uint32_t>(delay);
+        if (ev->timer_set) {
+            // Most re-arms move a deadline by a few milliseconds (a read refreshing an
+            // idle timeout): keeping the old one saves the unlink and relink.
+            const auto diff = static_cast<std::int32_t>(deadline - ev->deadline);
+            if (diff < static_cast<std::int32_t>(k_lazy_delay) &&
+                diff > -static_cast<std::int32_t>(k_lazy_delay)) {
+                return;
+            }
+        }
+        set_timer(ev, deadline);
+    }
     void del_timer(Event* ev);
     std::size_t timer_count() const { return timers_.size(); }
     bool only_cancelable_timers_left() { return timers_.only_cancelable_left(); }
@@ -152,10 +167,21 @@ public:
     const LoopConfig& config() const { return config_; }
     ConnectionPool& pool() { return *pool_; }
     Backend& backend() { return *backend_; }
-    // The backend's capabilities, copied at init: read on every recv().
+    // The backend's capabilities, copied at init.
     unsigned capabilities() const { return capabilities_; }
+    // What recv() may conclude from a short read, derived from the capabilities at
+    // init (read on every recv(), so one test each instead of a mask and compare):
+    // k_read_rdhup: edge-triggered with EPOLLRDHUP reported, so a short read means
+    // drained, and until a new edge (`available`) there is nothing to read;
+    // k_read_short_drains: a short read means drained (k_read_rdhup, or a
+    // level-triggered backend, which reports the socket again if not).
+    static constexpr unsigned k_read_rdhup = 0x1;
+    static constexpr unsigned k_read_short_drains = 0x2;
+    unsigned read_hints() const { return read_hints_; }
 
 private:
+    // Moves `ev` (set or not) to `deadline` in the wheel.
+    void set_timer(Event* ev, std::uint32_t deadline);
     core::Status trylock_accept_mutex();
     void run_posted(core::List& queue);
     core::Status start_time_alarm();
@@ -172,6 +198,7 @@ private:
     core::List posted_next_;
     bool stopped_ = false;
     unsigned capabilities_ = 0;
+    unsigned read_hints_ = 0;
 
     Notification* notifications_ = nullptr;
 

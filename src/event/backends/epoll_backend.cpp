@@ -16,8 +16,12 @@ using core::Status;
 
 namespace {
 
+// The slot's generation and its byte offset in the pool (rather than its index, so
+// that dispatch finds the slot with an add instead of a multiplication by the
+// slot's size). init() checks that every offset fits in 32 bits.
 std::uint64_t pack(const Connection* c) {
-    return (static_cast<std::uint64_t>(c->generation) << 32) | c->index;
+    return (static_cast<std::uint64_t>(c->generation) << 32) |
+           (static_cast<std::uint64_t>(c->index) * sizeof(Connection));
 }
 
 }  // namespace
@@ -29,6 +33,11 @@ Status EpollBackend::init() {
         return Status::error;
     }
     events_.resize(static_cast<std::size_t>(std::max(loop_.config().epoll_events, 1)));
+    if (loop_.pool().slot_count() * sizeof(Connection) > UINT32_MAX) {
+        loop_.log().write(LogLevel::emerg, 0, "epoll: %zu connections are too many",
+                          loop_.pool().slot_count());
+        return Status::error;
+    }
     capabilities_ = k_use_clear | k_use_add_conn | k_use_exclusive;
     if (probe_rdhup()) {
         capabilities_ |= k_use_rdhup;
@@ -186,21 +195,36 @@ Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
         return Status::error;
     }
 
-    ConnectionPool& pool = loop_.pool();
-    const bool post = (flags & k_post_events) != 0;
+    if (flags & k_post_events) {
+        dispatch<true>(n);
+    } else {
+        dispatch<false>(n);
+    }
+    return Status::ok;
+}
+
+// One loop per mode, so that the common one (run handlers at once) tests neither
+// the post flag nor `immediate` per event.
+template <bool Post>
+void EpollBackend::dispatch(int n) {
+    // Slots never move while the loop runs and events_ is not resized during
+    // dispatch; read both once here rather than after every handler call (which
+    // the compiler must assume may have changed any member).
+    char* const slots = reinterpret_cast<char*>(loop_.pool().slot(0));
+    const epoll_event* const events = events_.data();
     for (int i = 0; i < n; ++i) {
-        const std::uint64_t data = events_[static_cast<std::size_t>(i)].data.u64;
+        const std::uint64_t data = events[i].data.u64;
         const auto generation = static_cast<std::uint32_t>(data >> 32);
-        Connection* c = pool.slot(static_cast<std::uint32_t>(data));
+        auto* c = reinterpret_cast<Connection*>(slots + static_cast<std::uint32_t>(data));
 
         // A handler earlier in this batch may have closed this connection, and
         // even handed its slot to a new one: the event belongs to a previous user.
-        if (c->fd == -1 || c->generation != generation) {
+        if (c->fd == -1 || c->generation != generation) [[unlikely]] {
             loop_.log().write(LogLevel::debug, 0, "epoll: stale event");
             continue;
         }
 
-        std::uint32_t revents = events_[static_cast<std::size_t>(i)].events;
+        std::uint32_t revents = events[i].events;
         if (revents & (EPOLLERR | EPOLLHUP)) {
             // Let whichever direction is active find the error in its next call.
             revents |= EPOLLIN | EPOLLOUT;
@@ -213,7 +237,7 @@ Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
             }
             rev->ready = 1;
             rev->available = 1;
-            if (post && !c->immediate) {
+            if (Post && !c->immediate) {
                 loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
             } else {
                 rev->handler(rev);
@@ -228,14 +252,13 @@ Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
                 continue;
             }
             wev->ready = 1;
-            if (post && !c->immediate) {
+            if (Post && !c->immediate) {
                 loop_.post(wev, PostedQueue::normal);
             } else {
                 wev->handler(wev);
             }
         }
     }
-    return Status::ok;
 }
 
 }  // namespace evs::event

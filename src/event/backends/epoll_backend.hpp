@@ -44,6 +44,8 @@ public:
 private:
     bool probe_rdhup();
     core::Status control(int op, Connection* c, std::uint32_t events);
+    template <bool Post>
+    void dispatch(int n);
 
     int ep_ = -1;
     std::vector<epoll_event> events_;
