@@ -107,9 +107,21 @@ Status EpollBackend::add(Event* ev, unsigned flags) {
         prev = EPOLLIN | EPOLLRDHUP;
     }
 
+    const bool edge = (flags & k_clear_event) || (other->active && other->edge);
+    if (ev->active) {
+        if (edge == static_cast<bool>(ev->edge) && !(flags & k_exclusive_event)) {
+            // Registered already, and the mask would not change: as libev, only
+            // call epoll_ctl() when the kernel's interest list has to change.
+            return Status::ok;
+        }
+        // A change of mode: the descriptor is registered, so it is a MOD.
+    }
+
     int op = EPOLL_CTL_ADD;
-    if (other->active) {
+    if (other->active || ev->active) {
         op = EPOLL_CTL_MOD;
+    }
+    if (other->active) {
         events |= prev;
     }
     if (flags & k_exclusive_event) {
@@ -117,7 +129,6 @@ Status EpollBackend::add(Event* ev, unsigned flags) {
         events &= ~static_cast<std::uint32_t>(EPOLLRDHUP);
         events |= EPOLLEXCLUSIVE;
     }
-    const bool edge = (flags & k_clear_event) || (other->active && other->edge);
     if (edge) {
         events |= EPOLLET;
     }
@@ -134,6 +145,10 @@ Status EpollBackend::del(Event* ev, unsigned flags) {
     // no syscall is needed.
     if (flags & k_close_event) {
         ev->active = 0;
+        return Status::ok;
+    }
+    if (!ev->active) {
+        // Not registered: nothing to tell the kernel (as the poll backend).
         return Status::ok;
     }
     Connection* c = connection_of(ev);
