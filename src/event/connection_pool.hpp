@@ -2,7 +2,8 @@
 
 // ConnectionPool: `capacity` connection slots allocated once (worker_connections),
 // plus a few internal slots for the loop's own descriptors (notify eventfd, the
-// timer_resolution timerfd, the AIO eventfd), which are never on the free list.
+// timer_resolution timerfd, the AIO eventfd, the signalfd, the open file cache's
+// inotify descriptor), which are never on the free list.
 //
 // get() pops the free list (LIFO, so a just-freed slot is the next one reused: the
 // case stale-event detection exists for). Idle connections sit in a reusable
@@ -23,7 +24,7 @@ namespace evs::event {
 
 class ConnectionPool {
 public:
-    static constexpr std::size_t k_internal_slots = 4;
+    static constexpr std::size_t k_internal_slots = 8;
 
     ConnectionPool(Loop* loop, std::size_t capacity, core::Log* log);
     ConnectionPool(const ConnectionPool&) = delete;

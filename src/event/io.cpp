@@ -1,6 +1,7 @@
 #include "event/io.hpp"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -81,6 +82,36 @@ ssize_t writev(Connection* c, const iovec* iov, int count) {
     wev->error = 1;
     errno = n.error();
     return k_io_error;
+}
+
+ssize_t writev_more(Connection* c, const iovec* iov, int count) {
+    Event* wev = &c->write;
+    std::size_t size = 0;
+    for (int i = 0; i < count; ++i) {
+        size += iov[i].iov_len;
+    }
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    for (;;) {
+        const ssize_t n = ::sendmsg(c->fd, &msg, MSG_MORE | MSG_NOSIGNAL);
+        if (n >= 0) {
+            if (static_cast<std::size_t>(n) < size) {
+                wev->ready = 0;
+            }
+            c->sent += static_cast<std::uint64_t>(n);
+            return n;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        wev->ready = 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return k_io_again;
+        }
+        wev->error = 1;
+        return k_io_error;
+    }
 }
 
 ssize_t sendfile(Connection* c, int file_fd, off_t* offset, std::size_t size) {

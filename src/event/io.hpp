@@ -53,6 +53,10 @@ inline ssize_t recv(Connection* c, void* buf, std::size_t size) {
 }
 ssize_t send(Connection* c, const void* buf, std::size_t size);
 ssize_t writev(Connection* c, const iovec* iov, int count);
+// writev() telling the kernel that more follows at once (sendmsg with MSG_MORE): the
+// bytes wait to share a packet with the next send, as under TCP_CORK, at no extra
+// system call.
+ssize_t writev_more(Connection* c, const iovec* iov, int count);
 // sendfile(2) of `size` bytes of `file_fd` from *offset (advanced by what was sent).
 ssize_t sendfile(Connection* c, int file_fd, off_t* offset, std::size_t size);
 

@@ -341,6 +341,41 @@ optional<Error> set_keepalive_timeout(Applier&, const Node& node, const Directiv
     return std::nullopt;
 }
 
+// open_file_cache max=N [inactive=time] | off;
+optional<Error> set_open_file_cache(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    if (node.arg_count() == 1 && node.args[1] == "off") {
+        loc->open_file_cache = nullptr;
+        return std::nullopt;
+    }
+    auto config = std::make_shared<OpenFileCacheConfig>();
+    bool have_max = false;
+    for (std::size_t i = 1; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        if (a.starts_with("max=")) {
+            const auto n = conf::parse_number(a.substr(4));
+            if (!n || *n == 0 || *n > 100000000) {
+                return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+            }
+            config->max = static_cast<std::size_t>(*n);
+            have_max = true;
+        } else if (a.starts_with("inactive=")) {
+            const auto t = conf::parse_msec(a.substr(9));
+            if (!t) {
+                return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+            }
+            config->inactive = *t;
+        } else {
+            return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+        }
+    }
+    if (!have_max) {
+        return node.error("\"open_file_cache\" must have the \"max\" parameter");
+    }
+    loc->open_file_cache = std::move(config);
+    return std::nullopt;
+}
+
 // return code [text]; return code URL; return URL;
 optional<Error> set_return(Applier&, const Node& node, const Directive&, void* p) {
     auto* loc = static_cast<LocationConfig*>(p);
@@ -577,6 +612,51 @@ constexpr Directive k_location_directives[] = {
      "1460",
      {},
      "Hold back output smaller than this until there is more."},
+    {"open_file_cache",
+     k_hsl,
+     conf::k_take12,
+     {set_open_file_cache},
+     "off",
+     "max=N [inactive=time] | off",
+     "A per-worker cache of open file descriptors and file metadata (evserve also watches "
+     "the files' directories with inotify, so a changed file is never served stale)."},
+    {"open_file_cache_valid",
+     k_hsl,
+     conf::k_take1,
+     conf::msec_slot<&LocationConfig::open_file_cache_valid>,
+     "60s",
+     {},
+     "After this time a cached file is checked again."},
+    {"open_file_cache_min_uses",
+     k_hsl,
+     conf::k_take1,
+     conf::number_slot<&LocationConfig::open_file_cache_min_uses>,
+     "1",
+     {},
+     "Uses within the inactive time before a file's descriptor is kept open."},
+    {"open_file_cache_errors",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::open_file_cache_errors>,
+     "off",
+     {},
+     "Cache file lookup errors (not found, forbidden) too."},
+    {"open_file_cache_events",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::open_file_cache_events>,
+     "on",
+     {},
+     "(evserve) Drop cached files as soon as inotify reports a change; off: only "
+     "open_file_cache_valid, as nginx."},
+    {"open_file_cache_body",
+     k_hsl,
+     conf::k_take1,
+     conf::size_slot<&LocationConfig::open_file_cache_body>,
+     "16k",
+     {},
+     "(evserve) Cached files up to this size keep their bytes in memory and go out with the "
+     "head in one writev() (0: never)."},
     {"send_timeout",
      k_hsl,
      conf::k_take1,
@@ -712,6 +792,9 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
     if (!child.access_logs_set) {
         child.access_logs = parent.access_logs;
         child.access_log_off = parent.access_log_off;
+    }
+    if (!seen.contains("open_file_cache")) {
+        child.open_file_cache = parent.open_file_cache;
     }
     if (!seen.contains("keepalive_timeout")) {
         child.keepalive_timeout = parent.keepalive_timeout;

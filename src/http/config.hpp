@@ -22,6 +22,7 @@
 #include "core/conf_applier.hpp"
 #include "core/time_cache.hpp"
 #include "event/listening.hpp"
+#include "http/open_file_cache.hpp"
 #include "http/regex.hpp"
 #include "os/address.hpp"
 
@@ -75,6 +76,15 @@ struct LocationConfig {
     bool tcp_nodelay = true;
     std::uint64_t postpone_output = 1460;
     core::Msec send_timeout = 60000;
+
+    // open_file_cache (see open_file_cache.hpp): null when off. The cache belongs to
+    // the directive, shared by the blocks that inherit it, as in nginx.
+    std::shared_ptr<const OpenFileCacheConfig> open_file_cache;
+    core::Msec open_file_cache_valid = 60000;
+    std::uint32_t open_file_cache_min_uses = 1;
+    bool open_file_cache_errors = false;
+    bool open_file_cache_events = true;
+    std::uint64_t open_file_cache_body = 16384;
 
     // Keepalive and closing.
     core::Msec keepalive_timeout = 75000;

@@ -14,6 +14,7 @@
 #include "event/io.hpp"
 #include "event/listening.hpp"
 #include "event/loop.hpp"
+#include "http/open_file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -622,6 +623,7 @@ void finalize_request(Request* r, int status) {
         if (r->fd >= 0) {
             r->fd = -1;  // the arena's cleanup closes it
         }
+        r->file_mem = nullptr;
         r->file_pos = r->file_end = 0;
         r->parts = nullptr;
         r->parts_count = 0;
@@ -731,9 +733,11 @@ void set_keepalive(Request* r) {
 
     free_request(hc);
 
-    if (loc.tcp_nodelay) {
+    if (loc.tcp_nodelay && !hc->tcp_nodelay_set) {
+        // Once per connection: the option stays set (nginx's c->tcp_nodelay state).
         const int on = 1;
         ::setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        hc->tcp_nodelay_set = true;
     }
     c->read.handler = wait_request_handler;
     c->write.handler = empty_handler;
@@ -814,6 +818,7 @@ bool worker_exiting() {
 }
 
 void release_worker_caches() {
+    release_open_file_caches();
     for (auto& [size, b] : g_caches.buffers) {
         std::free(b);
     }

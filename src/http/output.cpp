@@ -2,6 +2,9 @@
 // nginx's order) and write filter (memory parts gathered with writev, file parts
 // with sendfile or read into a buffer, resumed on the write event after EAGAIN).
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -133,7 +136,7 @@ void send_response(Request* r) {
             r->file_pos = r->file_end;
             r->parts_count = 0;
         }
-        r->use_sendfile = loc.sendfile && r->fd >= 0;
+        r->use_sendfile = loc.sendfile && r->fd >= 0 && r->file_mem == nullptr;
         c->write.handler = write_handler;
     }
 
@@ -144,8 +147,8 @@ void send_response(Request* r) {
 
     // Write until done or the socket is full.
     for (;;) {
-        if (r->fd >= 0 && !r->use_sendfile && r->file_buf_sent == r->file_buf_len &&
-            r->file_pos < r->file_end) {
+        if (r->fd >= 0 && r->file_mem == nullptr && !r->use_sendfile &&
+            r->file_buf_sent == r->file_buf_len && r->file_pos < r->file_end) {
             // Read the next part of the file; a small file goes out with the head in
             // one writev().
             constexpr std::size_t k_chunk = 32768;
@@ -165,29 +168,77 @@ void send_response(Request* r) {
             r->file_buf_len = static_cast<std::size_t>(got);
             r->file_buf_sent = 0;
         }
-        iovec iov[3];
+        iovec iov[4];
         int count = 0;
+        std::size_t pending = 0;
+        auto add_part = [&](const char* data, std::size_t size) {
+            iov[count++] = {const_cast<char*>(data), size};
+            pending += size;
+        };
         if (r->head_sent < r->head_len) {
-            iov[count++] = {const_cast<char*>(r->head + r->head_sent), r->head_len - r->head_sent};
+            add_part(r->head + r->head_sent, r->head_len - r->head_sent);
         }
         if (r->mem_sent < r->mem_len) {
-            iov[count++] = {const_cast<char*>(r->mem + r->mem_sent), r->mem_len - r->mem_sent};
+            add_part(r->mem + r->mem_sent, r->mem_len - r->mem_sent);
         }
         if (r->file_buf_sent < r->file_buf_len) {
-            iov[count++] = {r->file_buf + r->file_buf_sent, r->file_buf_len - r->file_buf_sent};
+            add_part(r->file_buf + r->file_buf_sent, r->file_buf_len - r->file_buf_sent);
         }
+        if (r->file_mem != nullptr && r->file_pos < r->file_end) {
+            add_part(r->file_mem + r->file_pos,
+                     static_cast<std::size_t>(r->file_end - r->file_pos));
+        }
+        const bool file_follows = r->use_sendfile && r->file_pos < r->file_end;
         ssize_t n;
+        bool chunk_limited = false;
         if (count > 0) {
-            n = event::writev(c, iov, count);
-        } else if (r->use_sendfile && r->file_pos < r->file_end) {
-            const auto chunk = static_cast<std::size_t>(std::min<off_t>(
-                r->file_end - r->file_pos, static_cast<off_t>(loc.sendfile_max_chunk)));
+            // The head before a file that goes out with sendfile(): with tcp_nopush,
+            // or when it is smaller than postpone_output, it is not pushed as a packet
+            // of its own but leaves with the file's first bytes (MSG_MORE: the kernel
+            // holds it for the sendfile() that follows, without a setsockopt()).
+            if (file_follows && (loc.tcp_nopush || pending < loc.postpone_output)) {
+                n = event::writev_more(c, iov, count);
+            } else {
+                n = event::writev(c, iov, count);
+            }
+        } else if (file_follows) {
+            auto chunk = static_cast<std::size_t>(r->file_end - r->file_pos);
+            if (loc.sendfile_max_chunk > 0 && chunk > loc.sendfile_max_chunk) {
+                chunk = static_cast<std::size_t>(loc.sendfile_max_chunk);
+                chunk_limited = true;
+            }
             n = event::sendfile(c, r->fd, &r->file_pos, chunk);
+            if (n == 0) {
+                loop.log().write_conn(LogLevel::crit, 0, c->number, nullptr, nullptr,
+                                      "sendfile() reported that the file was truncated");
+                close_http_connection(c);
+                return;
+            }
         } else {
             break;  // all sent
         }
-        if (n == event::k_io_again) {
+        if (n == event::k_io_again || (chunk_limited && n > 0 && c->write.ready)) {
+            if (r->use_sendfile && r->file_pos < r->file_end && loc.tcp_nopush && !r->corked) {
+                // The file takes more than this pass: cork until the response ends
+                // so that no partial segment leaves between the passes (nginx's
+                // tcp_nopush). A response sent in one pass never pays for it.
+                const int on = 1;
+                if (::setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0) {
+                    r->corked = true;
+                }
+                if (loop.log().enabled(LogLevel::debug)) {
+                    loop.log().write_conn(LogLevel::debug, 0, c->number, nullptr, nullptr,
+                                          "tcp_nopush: TCP_CORK set");
+                }
+            }
             loop.add_timer(&c->write, loc.send_timeout);
+            if (n != event::k_io_again) {
+                // sendfile_max_chunk: the socket could take more, but other
+                // connections get their turn first (the write event runs again on
+                // the next loop turn).
+                loop.post(&c->write, event::PostedQueue::next);
+                return;
+            }
             if (loop.handle_write_event(&c->write) != core::Status::ok) {
                 close_http_connection(c);
             }
@@ -208,11 +259,25 @@ void send_response(Request* r) {
             take(r->head_sent, r->head_len);
             take(r->mem_sent, r->mem_len);
             take(r->file_buf_sent, r->file_buf_len);
+            if (r->file_mem != nullptr) {
+                const auto d = std::min<off_t>(static_cast<off_t>(left), r->file_end - r->file_pos);
+                r->file_pos += d;
+            }
         }
     }
     loop.del_timer(&c->write);
     if (c->write.active && !(loop.capabilities() & event::k_use_clear)) {
         loop.handle_write_event(&c->write, event::k_close_event);
+    }
+    if (r->corked) {
+        // Pushes the last partial segment at once.
+        const int off = 0;
+        ::setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        r->corked = false;
+        if (loop.log().enabled(LogLevel::debug)) {
+            loop.log().write_conn(LogLevel::debug, 0, c->number, nullptr, nullptr,
+                                  "tcp_nopush: TCP_CORK cleared");
+        }
     }
     response_sent(r);
 }

@@ -48,7 +48,8 @@ struct HttpConnection {
     core::Msec start = 0;              // for keepalive_time
     core::Msec lingering_timeout = 0;  // during a lingering close, when the request is gone
     std::uint32_t requests = 0;
-    bool lame_duck = false;  // the worker is exiting; serve one more request at most
+    bool tcp_nodelay_set = false;  // set once per connection, not per request
+    bool lame_duck = false;        // the worker is exiting; serve one more request at most
 };
 
 // One part of a body laid out ahead of time (a multipart/byteranges response):
@@ -119,6 +120,10 @@ struct Request {
     OutputPart* parts = nullptr;
     std::size_t parts_count = 0;
     std::size_t part_index = 0;  // the first part not completely sent
+    // The whole file in memory (from the open file cache), indexed by file offsets:
+    // the file part goes out from here with the head in one writev().
+    const char* file_mem = nullptr;
+    bool corked = false;  // tcp_nopush: TCP_CORK is on until the response ends
 
     // The request body, read and discarded.
     std::int64_t body_left = 0;

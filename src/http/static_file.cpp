@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "event/loop.hpp"
+#include "http/open_file_cache.hpp"
 #include "http/range.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -82,10 +83,6 @@ bool etag_matches(std::string_view list, std::string_view etag, bool weak) {
     return false;
 }
 
-void close_fd_cleanup(void* fd) {
-    ::close(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
-}
-
 }  // namespace
 
 void static_handler(Request* r) {
@@ -96,20 +93,21 @@ void static_handler(Request* r) {
         return;
     }
 
+    event::Loop& loop = *r->c->loop;
     if (r->uri.ends_with('/')) {
         // The index module: the first index file that exists becomes the URI.
         for (const std::string& index : loc.index) {
             std::string path = map_path(r, r->uri) + index;
-            struct stat st {};
-            if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+            const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, true);
+            if (of.err == 0 && !of.is_dir) {
                 const std::string next = std::string(r->uri) + index;
                 internal_redirect(r, r->arena->copy(next));
                 return;
             }
         }
         std::string dir = map_path(r, r->uri);
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        const FileInfo of = open_file_for_request(loop, loc, dir, *r->arena, true);
+        if (of.err == 0 && of.is_dir) {
             log_error(r, LogLevel::error, 0, "directory index of \"" + dir + "\" is forbidden");
             finalize_request(r, 403);
         } else {
@@ -123,9 +121,10 @@ void static_handler(Request* r) {
     }
 
     const std::string path = map_path(r, r->uri);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
+    // The descriptor is closed (or released to the open file cache) with the arena.
+    const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, false);
+    if (of.err != 0) {
+        const int err = of.err;
         int status = 500;
         LogLevel level = LogLevel::crit;
         if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG) {
@@ -141,15 +140,7 @@ void static_handler(Request* r) {
         finalize_request(r, status);
         return;
     }
-    r->arena->add_cleanup(close_fd_cleanup,
-                          reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
-    struct stat st {};
-    if (::fstat(fd, &st) < 0) {
-        log_error(r, LogLevel::crit, errno, "fstat() \"" + path + "\" failed");
-        finalize_request(r, 500);
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
+    if (of.is_dir) {
         // A directory requested without its slash: nginx's 301 to the slashed URI.
         std::string location = std::string(r->uri) + "/";
         if (!head.args.empty()) {
@@ -160,13 +151,16 @@ void static_handler(Request* r) {
         finalize_request(r, 301);
         return;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!of.is_file) {
         log_error(r, LogLevel::crit, 0, "\"" + path + "\" is not a regular file");
         finalize_request(r, 404);
         return;
     }
+    // The conditional and range code below reads the file's times from `st`.
+    struct stat st {};
+    st.st_mtime = of.mtime;
 
-    const std::int64_t size = st.st_size;
+    const std::int64_t size = of.size;
     r->last_modified = st.st_mtime;
     if (loc.etag) {
         char etag[48];
@@ -207,7 +201,8 @@ void static_handler(Request* r) {
     }
 
     r->status = 200;
-    r->fd = fd;
+    r->fd = of.fd;
+    r->file_mem = of.body;
     r->file_pos = 0;
     r->file_end = size;
     r->content_length = size;
