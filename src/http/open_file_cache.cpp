@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "event/backends/backend.hpp"
 #include "event/loop.hpp"
 #include "http/config.hpp"
+#include "http/response.hpp"
 
 namespace evs::http {
 
@@ -24,6 +27,8 @@ struct OpenFileCache::Entry {
     std::string path;
     FileInfo info;  // info.fd is the cached descriptor (-1 when not kept)
     char* body = nullptr;
+    char etag[48];
+    char last_modified[40];
     std::uint32_t uses = 0;
     std::uint32_t refs = 0;  // responses still sending from fd or body
     core::Msec accessed = 0;
@@ -251,6 +256,12 @@ void destroy(OpenFileCache::Entry* e) {
     delete e;
 }
 
+FileInfo failed(int err) {
+    FileInfo info;
+    info.err = err;
+    return info;
+}
+
 FileInfo info_from_stat(const struct stat& st) {
     FileInfo info;
     info.is_dir = S_ISDIR(st.st_mode);
@@ -444,6 +455,8 @@ FileInfo OpenFileCache::lookup(std::string_view path, const OpenFileOptions& opt
                 if (info.fd >= 0) {
                     ++e->refs;
                     *entry = e;
+                    info.etag = e->info.etag;
+                    info.last_modified = e->info.last_modified;
                     info.body = e->body != nullptr &&
                                         static_cast<std::uint64_t>(info.size) <= options.body_max
                                     ? e->body
@@ -513,6 +526,16 @@ FileInfo OpenFileCache::lookup(std::string_view path, const OpenFileOptions& opt
                 e->body = read_body(info.fd, info.size);
                 info.body = e->body;
             }
+            // The ETag and Last-Modified values, formatted once rather than per request.
+            const int n = std::snprintf(e->etag, sizeof(e->etag), "\"%" PRIx64 "-%" PRIx64 "\"",
+                                        static_cast<std::uint64_t>(info.mtime),
+                                        static_cast<std::uint64_t>(info.size));
+            e->info.etag = std::string_view(e->etag, static_cast<std::size_t>(n));
+            e->info.last_modified = std::string_view(
+                e->last_modified,
+                format_http_time(info.mtime, e->last_modified, sizeof(e->last_modified)));
+            info.etag = e->info.etag;
+            info.last_modified = e->info.last_modified;
             e->refs = 1;
             *entry = e;
         } else {
@@ -570,7 +593,7 @@ FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std
             !arena.add_cleanup(close_cleanup,
                                reinterpret_cast<void*>(static_cast<std::intptr_t>(info.fd)))) {
             ::close(info.fd);
-            return FileInfo{ENOMEM};
+            return failed(ENOMEM);
         }
         return info;
     }
@@ -611,12 +634,12 @@ FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std
     FileInfo info = cache_for(loop, loc)->lookup(path, options, &entry, &owned);
     if (entry != nullptr && !arena.add_cleanup(release_cleanup, entry)) {
         OpenFileCache::release(entry);
-        return FileInfo{ENOMEM};
+        return failed(ENOMEM);
     }
     if (owned && !arena.add_cleanup(close_cleanup,
                                     reinterpret_cast<void*>(static_cast<std::intptr_t>(info.fd)))) {
         ::close(info.fd);
-        return FileInfo{ENOMEM};
+        return failed(ENOMEM);
     }
     return info;
 }

@@ -86,6 +86,10 @@ struct FileInfo {
     dev_t dev = 0;
     // The whole file in memory (size bytes), from the cache; nullptr otherwise.
     const char* body = nullptr;
+    // Rendered once per cache entry ("\"5f0d-d\"", "Thu, 02 Jan 2020 03:04:05 GMT");
+    // empty when not from the cache. Valid while the entry is referenced.
+    std::string_view etag;
+    std::string_view last_modified;
 };
 
 class OpenFileCache {

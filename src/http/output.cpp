@@ -97,7 +97,11 @@ void send_response(Request* r) {
             add_number(r->content_length);
             add("\r\n");
         }
-        if (r->last_modified >= 0) {
+        if (r->last_modified >= 0 && !r->last_modified_text.empty()) {
+            add("Last-Modified: ");
+            add(r->last_modified_text);
+            add("\r\n");
+        } else if (r->last_modified >= 0) {
             char when[64];
             const std::size_t w = format_http_time(r->last_modified, when, sizeof(when));
             add("Last-Modified: ");

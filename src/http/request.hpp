@@ -95,6 +95,7 @@ struct Request {
     std::string_view content_type;
     std::int64_t content_length = -1;
     std::time_t last_modified = -1;
+    std::string_view last_modified_text;  // preformatted (open file cache), else empty
     std::string_view etag;
     std::string_view location_header;
     std::string_view content_range;

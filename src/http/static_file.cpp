@@ -162,7 +162,10 @@ void static_handler(Request* r) {
 
     const std::int64_t size = of.size;
     r->last_modified = st.st_mtime;
-    if (loc.etag) {
+    r->last_modified_text = of.last_modified;
+    if (loc.etag && !of.etag.empty()) {
+        r->etag = of.etag;  // formatted once, by the open file cache
+    } else if (loc.etag) {
         char etag[48];
         const int n = std::snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"",
                                     static_cast<std::uint64_t>(st.st_mtime),
