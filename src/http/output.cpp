@@ -1,6 +1,15 @@
 // Writing the response: nginx's header filter (the head, rendered once, headers in
 // nginx's order) and write filter (memory parts gathered with writev, file parts
 // with sendfile or read into a buffer, resumed on the write event after EAGAIN).
+//
+// System calls per response, the point of this file: a file the open file cache
+// holds in memory leaves with its head in one writev(); a file sent with sendfile()
+// takes the head with MSG_MORE (tcp_nopush, or a head shorter than postpone_output)
+// and one sendfile() per sendfile_max_chunk. TCP_CORK (tcp_nopush) is set only when
+// the file needs more than one pass (EAGAIN, or the chunk limit, after which the
+// worker serves other connections first), and cleared when the response ends; a
+// response sent in one pass needs no setsockopt(). A response is always complete
+// here, so postpone_output has nothing else to hold back.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -435,3 +435,38 @@ TEST_F(HttpFileCacheTest, SendfileMaxChunkBoundsEachCall) {
 
 }  // namespace
 }  // namespace evs::test
+
+namespace evs::test {
+namespace {
+
+TEST(OpenFileCacheDirectives, BadArgumentsNameTheFileAndLine) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"open_file_cache inactive=20s;", "\"open_file_cache\" must have the \"max\" parameter"},
+        {"open_file_cache max=0;", "invalid \"open_file_cache\" parameter \"max=0\""},
+        {"open_file_cache max=10 lru;", "invalid \"open_file_cache\" parameter \"lru\""},
+        {"open_file_cache max=10 inactive=soon;",
+         "invalid \"open_file_cache\" parameter \"inactive=soon\""},
+        {"open_file_cache_valid never;", "\"open_file_cache_valid\" directive invalid value"},
+        {"open_file_cache_errors maybe;", "open_file_cache_errors"},
+    };
+    for (const auto& [directive, message] : cases) {
+        TestServer s;
+        const std::string text = TestServer::config("    " + directive + "\n");
+        const auto line = std::count(text.begin(), text.begin() + text.find(directive), '\n') + 1;
+        ASSERT_TRUE(s.configure(text));
+        const RunResult r = s.run_with_conf({"-t"});
+        EXPECT_EQ(r.exit_code(), 1) << directive;
+        EXPECT_NE(r.err.find(message), std::string::npos) << directive << ": " << r.err;
+        EXPECT_NE(r.err.find("test.conf:" + std::to_string(line)), std::string::npos)
+            << directive << ": " << r.err;
+    }
+    TestServer ok;
+    ASSERT_TRUE(ok.configure(TestServer::config(
+        "    open_file_cache max=10 inactive=5s;\n    open_file_cache_min_uses 2;\n"
+        "    open_file_cache_body 0;\n    open_file_cache_events off;\n"
+        "    server { location / { open_file_cache off; } }\n")));
+    EXPECT_EQ(ok.run_with_conf({"-t"}).exit_code(), 0);
+}
+
+}  // namespace
+}  // namespace evs::test
