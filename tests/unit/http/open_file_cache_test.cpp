@@ -193,6 +193,11 @@ TEST_F(OpenFileCacheTest, DirectoryRenamedAboveTheFileDropsIt) {
     get("sub/b.txt", &content);
     EXPECT_EQ(content, "two!");
     EXPECT_EQ(cache_->size(), 2u);  // c.txt stayed
+    // The new directory is watched, not the old one still under the same name.
+    write("sub/b.txt", "three");
+    ASSERT_TRUE(turn_until([&] { return cache_->size() == 1; }));
+    get("sub/b.txt", &content);
+    EXPECT_EQ(content, "three");
 }
 
 TEST_F(OpenFileCacheTest, RootSymlinkSwapIsSeen) {
