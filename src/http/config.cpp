@@ -417,10 +417,32 @@ optional<Error> set_access_log(Applier&, const Node& node, const Directive&, voi
     log.format = node.arg_count() >= 2 ? node.args[2] : "combined";
     for (std::size_t i = 3; i < node.args.size(); ++i) {
         const std::string& a = node.args[i];
-        if (!(a.starts_with("buffer=") || a.starts_with("flush=") || a.starts_with("if=") ||
-              a.starts_with("gzip"))) {
+        if (a.starts_with("buffer=")) {
+            const auto size = core::conf::parse_size(std::string_view(a).substr(7));
+            if (!size || *size == 0) {
+                return node.error("invalid buffer size \"" + a.substr(7) + "\"");
+            }
+            log.buffer_size = *size;
+        } else if (a.starts_with("flush=")) {
+            const auto ms = core::conf::parse_msec(std::string_view(a).substr(6));
+            if (!ms || *ms == 0) {
+                return node.error("invalid flush time \"" + a.substr(6) + "\"");
+            }
+            log.flush = *ms;
+        } else if (a.starts_with("if=")) {
+            log.condition = a.substr(3);
+            if (log.condition.empty()) {
+                return node.error("invalid parameter \"" + a + "\"");
+            }
+        } else if (a == "gzip" || a.starts_with("gzip=")) {
+            return node.error("the \"gzip\" parameter is not supported by evserve");
+        } else {
             return node.error("invalid parameter \"" + a + "\"");
         }
+    }
+    if (log.flush != 0 && log.buffer_size == 0) {
+        // nginx: flush= without buffer= gets a 64k buffer.
+        log.buffer_size = 64 * 1024;
     }
     loc->access_logs.push_back(std::move(log));
     return std::nullopt;
@@ -768,7 +790,9 @@ constexpr Directive k_location_directives[] = {
      {set_access_log},
      {},
      "path [format [buffer=size] [flush=time] [if=condition]] | off",
-     "Where requests are logged (default logs/access.log combined)."},
+     "Where requests are logged (default logs/access.log combined); buffer= collects lines "
+     "in the worker (written when full, after flush=, on reopen and at exit), if= skips a "
+     "request whose condition is empty or \"0\"."},
 };
 
 const conf::Table k_http_table{"http", k_http_directives};
@@ -825,7 +849,10 @@ optional<Error> apply_http_block(Applier& applier, const Node& node, HttpConfig&
             MimeTypes{{"html", "text/html"}, {"gif", "image/gif"}, {"jpg", "image/jpeg"}});
     }
     if (!top.access_logs_set) {
-        top.access_logs.push_back(AccessLogConfig{"logs/access.log", "combined", "", -1});
+        AccessLogConfig log;
+        log.path = "logs/access.log";
+        log.format = "combined";
+        top.access_logs.push_back(std::move(log));
     }
     for (auto& srv : config.servers) {
         conf::inherit(k_server_table, srv.get(), &config.defaults, srv->seen, conf::k_http);

@@ -32,11 +32,19 @@ struct ServerConfig;
 
 using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension -> type
 
+struct AccessLogBuffer;  // http/access_log.hpp
+
 struct AccessLogConfig {
     std::string path;         // resolved; empty for off
     std::string format;       // a log_format name
     std::string format_text;  // the format itself, resolved after the http block
-    int fd = -1;              // opened by the server layer
+    std::size_t buffer_size = 0;  // buffer=: 0 writes each line at once
+    core::Msec flush = 0;         // flush=: 0 keeps lines until the buffer is full
+    std::string condition;        // if=: a text with variables; "" or "0" skips the line
+    int fd = -1;                  // opened by the server layer
+    // One per file and process, shared by the access_log directives naming the file;
+    // made by the server layer when it opens the file (open_access_logs).
+    std::shared_ptr<AccessLogBuffer> buffer;
 };
 
 enum class IfModifiedSince : std::uint8_t { off, exact, before };

@@ -13,6 +13,7 @@
 
 #include "core/conf_applier.hpp"
 #include "core/conf_parser.hpp"
+#include "http/access_log.hpp"
 #include "http/http_connection.hpp"
 #include "os/socket.hpp"
 #include "server/core_module.hpp"
@@ -83,6 +84,29 @@ bool open_access_logs(Cycle& cycle) {
             it = cycle.access_log_files.end() - 1;
         }
         log->fd = it->second;
+    }
+    // buffer=: one buffer per file, as large as the largest asked for it, shared by
+    // every access_log naming the file (nginx shares the file's buffer the same way).
+    for (auto& [path, fd] : cycle.access_log_files) {
+        std::size_t size = 0;
+        core::Msec flush = 0;
+        for (http::AccessLogConfig* log : logs) {
+            if (log->path == path && log->buffer_size > size) {
+                size = log->buffer_size;
+            }
+            if (log->path == path && log->flush != 0 && (flush == 0 || log->flush < flush)) {
+                flush = log->flush;
+            }
+        }
+        if (size == 0) {
+            continue;
+        }
+        auto buffer = std::make_shared<http::AccessLogBuffer>(path, fd, size, flush);
+        for (http::AccessLogConfig* log : logs) {
+            if (log->path == path) {
+                log->buffer = buffer;
+            }
+        }
     }
     return true;
 }

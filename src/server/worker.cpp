@@ -15,6 +15,7 @@
 #include "event/connection.hpp"
 #include "event/io.hpp"
 #include "event/thread_pool.hpp"
+#include "http/access_log.hpp"
 #include "http/http_connection.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
@@ -362,12 +363,14 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
             state.reopen = false;
             log.write(LogLevel::notice, 0, "reopening logs");
             reopen_error_logs(cycle, log, static_cast<uid_t>(-1));
+            http::flush_access_logs();  // buffered lines belong to the old file
             reopen_access_logs(cycle, log, static_cast<uid_t>(-1));
         }
     }
     for (auto& pool : pools) {
         pool->stop();
     }
+    http::flush_access_logs();
     retire_worker_gauges(zone, id.slot);
     me.pid.store(0, std::memory_order_relaxed);
     g_worker = nullptr;
