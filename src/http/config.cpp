@@ -474,6 +474,8 @@ optional<Error> set_log_format(Applier&, const Node& node, const Directive&, voi
 
 constexpr conf::EnumValue k_ims_values[] = {{"off", 0}, {"exact", 1}, {"before", 2}};
 constexpr conf::EnumValue k_lingering_values[] = {{"off", 0}, {"on", 1}, {"always", 2}};
+constexpr conf::EnumValue k_autoindex_formats[] = {
+    {"html", 0}, {"xml", 1}, {"json", 2}, {"jsonp", 3}};
 
 constexpr Directive k_http_directives[] = {
     {"server",
@@ -599,6 +601,48 @@ constexpr Directive k_location_directives[] = {
      {},
      "code [text] | code URL | URL",
      "Stops processing and answers with the code."},
+    {"autoindex",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::autoindex>,
+     "off",
+     {},
+     "List a directory that has no index file."},
+    {"autoindex_exact_size",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::autoindex_exact_size>,
+     "on",
+     {},
+     "Exact file sizes in HTML listings, or rounded to K, M and G."},
+    {"autoindex_format",
+     k_hsl,
+     conf::k_take1,
+     conf::enum_slot<&LocationConfig::autoindex_format, k_autoindex_formats>,
+     "html",
+     {},
+     "The format of listings (jsonp takes the function from the callback argument)."},
+    {"autoindex_localtime",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::autoindex_localtime>,
+     "off",
+     {},
+     "Times in HTML listings in the server's time zone rather than GMT."},
+    {"allow",
+     k_hsl,
+     conf::k_take1 | conf::k_repeatable,
+     {set_access_rule},
+     {},
+     "address | CIDR | unix: | all",
+     "Lets clients from these addresses in (the first matching allow or deny decides)."},
+    {"deny",
+     k_hsl,
+     conf::k_take1 | conf::k_repeatable,
+     {set_access_rule},
+     {},
+     "address | CIDR | unix: | all",
+     "Answers 403 to clients from these addresses (the first matching rule decides)."},
     {"sendfile",
      k_hsl,
      conf::k_flag,
@@ -812,6 +856,9 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
     }
     if (!child.types) {
         child.types = parent.types;
+    }
+    if (child.access_rules.empty()) {
+        child.access_rules = parent.access_rules;
     }
     if (!child.access_logs_set) {
         child.access_logs = parent.access_logs;

@@ -22,6 +22,8 @@
 #include "core/conf_applier.hpp"
 #include "core/time_cache.hpp"
 #include "event/listening.hpp"
+#include "http/access_rules.hpp"
+#include "http/autoindex.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/regex.hpp"
 #include "os/address.hpp"
@@ -76,6 +78,13 @@ struct LocationConfig {
     std::shared_ptr<MimeTypes> types;
     int return_code = 0;  // `return`: 0 when absent
     std::string return_text;
+    bool autoindex = false;
+    bool autoindex_exact_size = true;
+    AutoindexFormat autoindex_format = AutoindexFormat::html;
+    bool autoindex_localtime = false;
+
+    // Who may ask (allow/deny, in order); inherited whole when a block has none.
+    std::vector<AccessRule> access_rules;
 
     // How it is sent.
     bool sendfile = false;

@@ -492,6 +492,9 @@ void internal_redirect(Request* r, std::string_view uri) {
         return_handler(r);
         return;
     }
+    if (!check_access(r)) {
+        return;  // 403, after `return` as nginx's access phase follows its rewrite phase
+    }
     static_handler(r);
 }
 

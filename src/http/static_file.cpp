@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "event/loop.hpp"
+#include "http/autoindex.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/range.hpp"
 #include "http/request.hpp"
@@ -108,6 +109,10 @@ void static_handler(Request* r) {
         std::string dir = map_path(r, r->uri);
         const FileInfo of = open_file_for_request(loop, loc, dir, *r->arena, true);
         if (of.err == 0 && of.is_dir) {
+            if (loc.autoindex) {
+                autoindex_handler(r, dir.c_str());
+                return;
+            }
             log_error(r, LogLevel::error, 0, "directory index of \"" + dir + "\" is forbidden");
             finalize_request(r, 403);
         } else {
