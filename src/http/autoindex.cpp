@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdarg>
@@ -28,6 +27,11 @@ constexpr char k_months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr char k_weekdays[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::string_view k_replacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+// ASCII letters and digits, whatever the locale.
+bool is_alnum(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // Text growing in arena memory. A grown buffer leaves the old one in the arena until
 // the request ends: at most as many bytes again as the listing, for no copy per entry.
@@ -194,7 +198,7 @@ void append_uri_component(ArenaText& out, std::string_view text) {
     static constexpr char k_hex[] = "0123456789ABCDEF";
     for (char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+        if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
             out.push(ch);
         } else {
             const char escaped[] = {'%', k_hex[c >> 4], k_hex[c & 15]};
@@ -487,7 +491,7 @@ bool valid_callback(std::string_view name) {
         return false;
     }
     return std::all_of(name.begin(), name.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '.';
+        return is_alnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.';
     });
 }
 

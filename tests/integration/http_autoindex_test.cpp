@@ -434,7 +434,6 @@ TEST_F(AutoindexTest, NestedLocationInheritsSettings) {
 
 TEST_F(AutoindexTest, HeadGetsTheHeadersOnly) {
     const HttpResponse full = get("/list/");
-    std::string why;
     HttpClient c(port_);
     ASSERT_TRUE(c.send(http_get("/list/", "localhost", "", "HEAD")));
     const auto head = c.read_response(true);
