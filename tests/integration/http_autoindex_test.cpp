@@ -234,6 +234,7 @@ protected:
     }
 
     void TearDown() override {
+        server_->expect_no_sanitizer_reports();
         if (HasFailure()) {
             std::cerr << server_->error_log();
         }
