@@ -520,9 +520,11 @@ TEST(RlimitNofileTest, WorkersGetTheLimitMasterKeepsItsOwn) {
     ASSERT_TRUE(server.start());
     const std::vector<pid_t> workers = server.wait_workers(2);
     ASSERT_EQ(workers.size(), 2u);
+    const auto wanted = std::make_pair(std::string("1234"), std::string("1234"));
     for (pid_t w : workers) {
-        // nginx sets both the soft and the hard limit.
-        EXPECT_EQ(nofile_limits(w), std::make_pair(std::string("1234"), std::string("1234")))
+        // nginx sets both the soft and the hard limit. wait_workers() returns once the
+        // workers are forked, before they set their limits: poll, bounded.
+        EXPECT_TRUE(wait_until([&] { return nofile_limits(w) == wanted; }, 5s))
             << proc_file(w, "limits");
     }
     EXPECT_EQ(nofile_limits(server.master()), nofile_limits(::getpid()));
@@ -538,7 +540,8 @@ TEST(RlimitNofileTest, WorkersGetTheLimitMasterKeepsItsOwn) {
     });
     ASSERT_EQ(fresh.size(), 2u);
     for (pid_t w : fresh) {
-        EXPECT_EQ(nofile_limits(w).first, "1234");
+        EXPECT_TRUE(wait_until([&] { return nofile_limits(w) == wanted; }, 5s))
+            << proc_file(w, "limits");
     }
     server.stop(SIGQUIT);
     expect_no_alert(server.error_log());
