@@ -144,8 +144,15 @@ TEST(DaemonTest, DetachesServesAndQuits) {
     EXPECT_EQ(fd_target(master, 2), server.path("logs/error.log"))
         << "stderr should go to the error log, as nginx's ngx_log_redirect_stderr() does";
 
-    const std::vector<pid_t> workers = child_pids(master);
-    ASSERT_EQ(workers.size(), 1u);
+    // The pid file is written once the sockets listen, before the worker is forked.
+    std::vector<pid_t> workers;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            workers = child_pids(master);
+            return workers.size() == 1;
+        },
+        5s))
+        << "workers: " << workers.size();
     EXPECT_EQ(session_of(workers[0]), master);
     EXPECT_EQ(status_of(port, "/"), 200);
 
