@@ -1,5 +1,9 @@
 #include "event/thread_pool.hpp"
 
+#include <pthread.h>
+
+#include <string>
+
 namespace evs::event {
 
 CompletedTasks::CompletedTasks(Loop& loop) : loop_(loop) {
@@ -50,7 +54,12 @@ ThreadPool::~ThreadPool() {
 core::Status ThreadPool::start() {
     try {
         for (unsigned i = 0; i < thread_count_; ++i) {
-            workers_.emplace_back([this] { work(); });
+            workers_.emplace_back([this] {
+                // "evs/<pool>" in top -H, ps -L and /proc/<pid>/task/*/comm (15 bytes).
+                const std::string comm = ("evs/" + name_).substr(0, 15);
+                ::pthread_setname_np(::pthread_self(), comm.c_str());
+                work();
+            });
         }
     } catch (const std::system_error& e) {
         log_.write(core::LogLevel::alert, e.code().value(), "thread pool \"%s\": cannot start",
