@@ -37,9 +37,9 @@ using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension
 struct AccessLogBuffer;  // http/access_log.hpp
 
 struct AccessLogConfig {
-    std::string path;         // resolved; empty for off
-    std::string format;       // a log_format name
-    std::string format_text;  // the format itself, resolved after the http block
+    std::string path;             // resolved; empty for off
+    std::string format;           // a log_format name
+    std::string format_text;      // the format itself, resolved after the http block
     std::size_t buffer_size = 0;  // buffer=: 0 writes each line at once
     core::Msec flush = 0;         // flush=: 0 keeps lines until the buffer is full
     std::string condition;        // if=: a text with variables; "" or "0" skips the line
