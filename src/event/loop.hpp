@@ -151,6 +151,13 @@ public:
         server_stats_ = server;
         worker_stats_ = worker;
     }
+    // Response counts and file I/O counters, server-wide only.
+    void set_server_counters(HttpResponseStats* responses, FileIoStats* file_io) {
+        response_stats_ = responses;
+        file_io_stats_ = file_io;
+    }
+    HttpResponseStats& response_stats() { return *response_stats_; }
+    FileIoStats& file_io_stats() { return *file_io_stats_; }
     ConnectionStats& server_stats() { return *server_stats_; }
     ConnectionStats& worker_stats() { return *worker_stats_; }
     // Moves a stub_status gauge (reading, writing, waiting) in both sets.
@@ -211,6 +218,10 @@ private:
     ConnectionStats own_stats_;
     ConnectionStats* server_stats_ = &own_stats_;
     ConnectionStats* worker_stats_ = &own_stats_;
+    HttpResponseStats own_response_stats_;
+    FileIoStats own_file_io_stats_;
+    HttpResponseStats* response_stats_ = &own_response_stats_;
+    FileIoStats* file_io_stats_ = &own_file_io_stats_;
 };
 
 }  // namespace evs::event

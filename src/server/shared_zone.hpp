@@ -7,7 +7,8 @@
 //   swap from 0 and never waited for (trylock only); the master clears it when
 //   the owner dies, so a crashed worker cannot stop everyone accepting;
 // - the stub_status counters for the whole server, and the same counters per
-//   worker slot (so tests and the status page can see how load spread).
+//   worker slot (so tests and the status page can see how load spread);
+// - response counts per status, bytes sent and file I/O counters, server-wide.
 //
 // Ownership: the master maps it; children inherit the mapping. Thread: any
 // process of the server; every field is an atomic.
@@ -27,6 +28,10 @@ inline constexpr std::size_t k_max_workers = 64;
 struct SharedZoneLayout {
     alignas(64) std::atomic<pid_t> accept_mutex{0};
     alignas(64) event::ConnectionStats server;
+    // Server-wide only (not per worker): response counts and file I/O, for the
+    // status endpoints.
+    alignas(64) event::HttpResponseStats responses;
+    alignas(64) event::FileIoStats file_io;
     struct Worker {
         alignas(64) std::atomic<pid_t> pid{0};
         event::ConnectionStats stats;

@@ -272,6 +272,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     SharedZoneLayout::Worker& me = zone->workers[id.slot];
     me.pid.store(::getpid(), std::memory_order_relaxed);
     loop.set_stats(&zone->server, &me.stats);
+    loop.set_server_counters(&zone->responses, &zone->file_io);
 
     const unsigned workers = cycle.main.master_process ? cycle.main.worker_processes : 1;
     SharedAcceptMutex mutex(&zone->accept_mutex, ::getpid());
