@@ -19,211 +19,6 @@
 
 namespace evs::http {
 
-namespace {
-
-// nginx escapes characters outside printable ASCII, and '"' and '\', as \xHH.
-void append_escaped(std::string& out, std::string_view value) {
-    static const char* const k_hex = "0123456789ABCDEF";
-    for (char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-            out += "\\x";
-            out += k_hex[c >> 4];
-            out += k_hex[c & 15];
-        } else {
-            out += ch;
-        }
-    }
-}
-
-bool same_header_name(std::string_view header, std::string_view variable) {
-    if (header.size() != variable.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < header.size(); ++i) {
-        char a = static_cast<char>(std::tolower(static_cast<unsigned char>(header[i])));
-        if (a == '-') {
-            a = '_';
-        }
-        if (a != variable[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-void append_number(std::string& out, long long value) {
-    char buf[24];
-    const int n = std::snprintf(buf, sizeof(buf), "%lld", value);
-    out.append(buf, static_cast<std::size_t>(n));
-}
-
-// Appends the value of $name; false when the variable is unknown.
-// `raw`: the value as it is, for if= (an empty value stays empty, nothing escaped).
-bool append_variable(std::string& out, Request* r, std::string_view name, bool raw = false) {
-    const RequestHead& head = r->parser.head();
-    event::Connection* c = r->c;
-    core::TimeCache& time = c->loop->time();
-    const std::uint64_t sent = c->sent - r->start_sent;
-    auto value_or_dash = [&](std::string_view v) {
-        if (raw) {
-            out += v;
-        } else if (v.empty()) {
-            out += '-';
-        } else {
-            append_escaped(out, v);
-        }
-    };
-    if (name == "remote_addr") {
-        os::SocketAddress a;
-        std::memcpy(&a.storage, &c->peer.addr, sizeof(c->peer.addr));
-        a.length = c->peer.length;
-        out += a.family() == AF_UNIX ? "unix:" : a.to_string(false);
-    } else if (name == "remote_user") {
-        if (!raw) {
-            out += '-';
-        }
-    } else if (name == "time_local") {
-        out += time.access_log_time();
-    } else if (name == "time_iso8601") {
-        out += time.iso8601();
-    } else if (name == "msec") {
-        char buf[32];
-        const int n = std::snprintf(buf, sizeof(buf), "%llu.%03llu",
-                                    static_cast<unsigned long long>(time.wall_msec() / 1000),
-                                    static_cast<unsigned long long>(time.wall_msec() % 1000));
-        out.append(buf, static_cast<std::size_t>(n));
-    } else if (name == "request") {
-        value_or_dash(head.request_line);
-    } else if (name == "request_method") {
-        value_or_dash(head.method_name);
-    } else if (name == "request_uri") {
-        value_or_dash(head.unparsed_uri);
-    } else if (name == "uri") {
-        value_or_dash(r->uri);
-    } else if (name == "args" || name == "query_string") {
-        value_or_dash(head.args);
-    } else if (name == "status") {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "%03d", r->status);
-        out += buf;
-    } else if (name == "body_bytes_sent") {
-        append_number(out, static_cast<long long>(sent > r->head_len ? sent - r->head_len : 0));
-    } else if (name == "bytes_sent") {
-        append_number(out, static_cast<long long>(sent));
-    } else if (name == "request_length") {
-        append_number(out, static_cast<long long>(r->request_length));
-    } else if (name == "request_time") {
-        const core::Msec ms = time.msec() - r->start_msec;
-        char buf[32];
-        const int n = std::snprintf(buf, sizeof(buf), "%llu.%03llu",
-                                    static_cast<unsigned long long>(ms / 1000),
-                                    static_cast<unsigned long long>(ms % 1000));
-        out.append(buf, static_cast<std::size_t>(n));
-    } else if (name == "host") {
-        if (!head.host.empty()) {
-            out += head.host;
-        } else if (r->server != nullptr && !r->server->names.empty()) {
-            out += r->server->names.front();
-        }
-    } else if (name == "server_name") {
-        if (r->server != nullptr && !r->server->names.empty()) {
-            out += r->server->names.front();
-        }
-    } else if (name == "server_port") {
-        append_number(out, r->hc->address->local.port());
-    } else if (name == "pid") {
-        append_number(out, static_cast<long long>(::getpid()));
-    } else if (name == "connection") {
-        append_number(out, static_cast<long long>(c->number));
-    } else if (name == "connection_requests") {
-        append_number(out, static_cast<long long>(c->requests));
-    } else if (name.starts_with("connections_")) {
-        // The stub_status module's variables: the server-wide gauges at logging
-        // time, when this request still counts as writing.
-        const event::ConnectionStats& stats = c->loop->server_stats();
-        const std::string_view which = name.substr(12);
-        const std::atomic<std::int64_t>* gauge = which == "active"    ? &stats.active
-                                                 : which == "reading" ? &stats.reading
-                                                 : which == "writing" ? &stats.writing
-                                                 : which == "waiting" ? &stats.waiting
-                                                                      : nullptr;
-        if (gauge == nullptr) {
-            return false;
-        }
-        append_number(out, static_cast<long long>(gauge->load(std::memory_order_relaxed)));
-    } else if (name.starts_with("http_")) {
-        const std::string_view wanted = name.substr(5);
-        std::string_view found;
-        for (const Header& h : head.headers) {
-            if (same_header_name(h.name, wanted)) {
-                found = h.value;
-                break;
-            }
-        }
-        value_or_dash(found);
-    } else if (name.starts_with("arg_")) {
-        // $arg_NAME: the first NAME=value of the arguments, as received (nginx's
-        // name comparison is case-insensitive).
-        const std::string_view wanted = name.substr(4);
-        std::string_view args = head.args;
-        std::string_view found;
-        while (!args.empty()) {
-            const std::size_t amp = args.find('&');
-            const std::string_view pair = args.substr(0, amp);
-            const std::size_t eq = pair.find('=');
-            const std::string_view key = pair.substr(0, eq);
-            if (key.size() == wanted.size() &&
-                std::equal(key.begin(), key.end(), wanted.begin(), [](char a, char b) {
-                    return std::tolower(static_cast<unsigned char>(a)) ==
-                           std::tolower(static_cast<unsigned char>(b));
-                })) {
-                found = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-                break;
-            }
-            args = amp == std::string_view::npos ? std::string_view{} : args.substr(amp + 1);
-        }
-        value_or_dash(found);
-    } else {
-        return false;
-    }
-    return true;
-}
-
-bool is_name_char(char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-}
-
-// Appends `text` with its variables replaced ($name or ${name}); an unknown variable
-// is kept as written.
-void expand(std::string& out, Request* r, const std::string& f, bool raw) {
-    for (std::size_t i = 0; i < f.size();) {
-        if (f[i] != '$') {
-            out += f[i++];
-            continue;
-        }
-        std::size_t end = i + 1;
-        const bool braced = end < f.size() && f[end] == '{';
-        if (braced) {
-            ++end;
-        }
-        const std::size_t name_start = end;
-        while (end < f.size() && is_name_char(f[end])) {
-            ++end;
-        }
-        const std::string_view name(f.data() + name_start, end - name_start);
-        if (braced && end < f.size() && f[end] == '}') {
-            ++end;
-        }
-        if (name.empty() || !append_variable(out, r, name, raw)) {
-            out.append(f, i, end - i);  // unknown: kept as written
-        }
-        i = end;
-    }
-}
-
-}  // namespace
-
 void log_request(Request* r) {
     if (r->loc == nullptr || r->loc->access_log_off) {
         // A request that failed before its location was known goes to the server's
@@ -239,14 +34,14 @@ void log_request(Request* r) {
         }
         if (!log.condition.empty()) {
             std::string value;
-            expand(value, r, log.condition, true);
+            log.condition_text.evaluate(r, value);
             if (value.empty() || value == "0") {
                 continue;
             }
         }
         std::string line;
         line.reserve(256);
-        expand(line, r, log.format_text, false);
+        log.format_text.evaluate(r, line, log.escape);
         line += '\n';
         if (log.buffer != nullptr) {
             log.buffer->append(line, *r->c->loop);
@@ -332,6 +127,109 @@ void flush_access_logs() {
     for (AccessLogBuffer* buffer : all_buffers()) {
         buffer->flush();
     }
+}
+
+// The directives.
+
+namespace conf = core::conf;
+using conf::Applier;
+using conf::Directive;
+using conf::Error;
+using conf::Node;
+using std::optional;
+
+// access_log path [format [buffer=size] [flush=time] [if=condition]] | off;
+optional<Error> set_access_log(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    loc->access_logs_set = true;
+    if (node.args[1] == "off") {
+        if (node.arg_count() != 1) {
+            return node.error("invalid parameter \"" + node.args[2] + "\"");
+        }
+        loc->access_log_off = true;
+        loc->access_logs.clear();
+        return std::nullopt;
+    }
+    AccessLogConfig log;
+    log.path = node.args[1];
+    log.where = std::string(node.file) + ":" + std::to_string(node.line);
+    log.format = node.arg_count() >= 2 ? node.args[2] : "combined";
+    for (std::size_t i = 3; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        if (a.starts_with("buffer=")) {
+            const auto size = core::conf::parse_size(std::string_view(a).substr(7));
+            if (!size || *size == 0) {
+                return node.error("invalid buffer size \"" + a.substr(7) + "\"");
+            }
+            log.buffer_size = *size;
+        } else if (a.starts_with("flush=")) {
+            const auto ms = core::conf::parse_msec(std::string_view(a).substr(6));
+            if (!ms || *ms == 0) {
+                return node.error("invalid flush time \"" + a.substr(6) + "\"");
+            }
+            log.flush = *ms;
+        } else if (a.starts_with("if=")) {
+            log.condition = a.substr(3);
+            std::string error;
+            auto text = Text::compile(log.condition, &error);
+            if (log.condition.empty()) {
+                return node.error("invalid parameter \"" + a + "\"");
+            }
+            if (!text) {
+                return node.error(error);
+            }
+            log.condition_text = std::move(*text);
+        } else if (a == "gzip" || a.starts_with("gzip=")) {
+            return node.error("the \"gzip\" parameter is not supported by evserve");
+        } else {
+            return node.error("invalid parameter \"" + a + "\"");
+        }
+    }
+    if (log.flush != 0 && log.buffer_size == 0) {
+        // nginx: flush= without buffer= gets a 64k buffer.
+        log.buffer_size = 64 * 1024;
+    }
+    loc->access_logs.push_back(std::move(log));
+    return std::nullopt;
+}
+
+// log_format name [escape=default|json|none] string ...;
+optional<Error> set_log_format(Applier&, const Node& node, const Directive&, void* p) {
+    auto* http = static_cast<HttpConfig*>(p);
+    LogFormat f;
+    f.name = node.args[1];
+    std::size_t i = 2;
+    if (node.args[i].starts_with("escape=")) {
+        const std::string_view e = std::string_view(node.args[i]).substr(7);
+        if (e == "default") {
+            f.escape = Escape::log_default;
+        } else if (e == "json") {
+            f.escape = Escape::log_json;
+        } else if (e == "none") {
+            f.escape = Escape::none;
+        } else {
+            return node.error("unknown log format escaping \"" + std::string(e) + "\"");
+        }
+        ++i;
+    }
+    if (i >= node.args.size()) {
+        return node.error("invalid number of arguments in \"log_format\" directive");
+    }
+    for (; i < node.args.size(); ++i) {
+        f.text += node.args[i];
+    }
+    for (const LogFormat& other : http->log_formats) {
+        if (other.name == f.name) {
+            return node.error("duplicate \"log_format\" name \"" + f.name + "\"");
+        }
+    }
+    std::string error;
+    if (!Text::compile(f.text, &error)) {
+        return node.error(error);
+    }
+    f.where = std::string(node.file) + ":" + std::to_string(node.line);
+    http->log_formats.push_back(std::move(f));
+    return std::nullopt;
 }
 
 }  // namespace evs::http

@@ -8,9 +8,11 @@
 // Thread: the worker's loop thread.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/conf_applier.hpp"
 #include "core/time_cache.hpp"
 #include "event/event.hpp"
 
@@ -46,5 +48,14 @@ private:
 
 // Writes every buffered line of this process (before reopening, and at exit).
 void flush_access_logs();
+
+// The setters of `access_log` (into a LocationConfig) and `log_format` (into the
+// HttpConfig).
+std::optional<core::conf::Error> set_access_log(core::conf::Applier& applier,
+                                                const core::conf::Node& node,
+                                                const core::conf::Directive& directive, void* conf);
+std::optional<core::conf::Error> set_log_format(core::conf::Applier& applier,
+                                                const core::conf::Node& node,
+                                                const core::conf::Directive& directive, void* conf);
 
 }  // namespace evs::http

@@ -7,6 +7,8 @@
 #include <charconv>
 
 #include "core/conf_values.hpp"
+#include "http/access_log.hpp"
+#include "http/virtual_servers.hpp"
 
 namespace evs::http {
 
@@ -25,127 +27,6 @@ constexpr conf::ContextMask k_hs = conf::k_http | conf::k_server;
 extern const conf::Table k_http_table;
 extern const conf::Table k_server_table;
 extern const conf::Table k_location_table;
-
-// listen address[:port] [default_server] [reuseport] [backlog=N] [rcvbuf=size]
-//        [sndbuf=size] [deferred] [so_keepalive=on|off|idle:intvl:cnt]
-//        [ipv6only=on|off] [fastopen=N]
-optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p) {
-    auto* srv = static_cast<ServerConfig*>(p);
-    ListenSpec spec;
-    if (!os::SocketAddress::parse(node.args[1], 80, &spec.address) ||
-        (spec.address.family() != AF_UNIX && spec.address.port() == 0)) {
-        return node.error("invalid port in \"" + node.args[1] + "\" of the \"listen\" directive");
-    }
-    for (std::size_t i = 2; i < node.args.size(); ++i) {
-        const std::string& a = node.args[i];
-        const auto eq = a.find('=');
-        const std::string key = a.substr(0, eq);
-        const std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
-        auto number = [&](int* out) {
-            const auto n = key == "rcvbuf" || key == "sndbuf" ? conf::parse_size(value)
-                                                              : conf::parse_number(value);
-            if (!n || *n > INT32_MAX) {
-                return false;
-            }
-            *out = static_cast<int>(*n);
-            return true;
-        };
-        bool ok = true;
-        if (a == "default_server" || a == "default") {
-            spec.default_server = true;
-        } else if (a == "reuseport") {
-            spec.options.reuseport = true;
-        } else if (a == "deferred") {
-            spec.options.deferred = true;
-        } else if (a == "bind") {
-            // Every address is bound separately here already.
-        } else if (key == "backlog") {
-            ok = number(&spec.options.backlog);
-        } else if (key == "rcvbuf") {
-            ok = number(&spec.options.rcvbuf);
-        } else if (key == "sndbuf") {
-            ok = number(&spec.options.sndbuf);
-        } else if (key == "fastopen") {
-            ok = number(&spec.options.fastopen);
-        } else if (key == "ipv6only") {
-            const auto flag = conf::parse_flag(value);
-            ok = flag.has_value();
-            spec.options.ipv6only = flag.value_or(true) ? 1 : 0;
-        } else if (key == "so_keepalive") {
-            if (value == "on" || value == "off") {
-                spec.options.so_keepalive = value == "on" ? 1 : 0;
-            } else {
-                // idle:intvl:cnt, each part optional, idle and intvl are times.
-                spec.options.so_keepalive = 1;
-                int* parts[] = {&spec.options.keepidle, &spec.options.keepintvl,
-                                &spec.options.keepcnt};
-                std::size_t start = 0;
-                for (int k = 0; k < 3 && ok; ++k) {
-                    const auto colon = value.find(':', start);
-                    const std::string part = value.substr(start, colon - start);
-                    if (!part.empty()) {
-                        const auto n =
-                            k < 2 ? conf::parse_sec(part)
-                                  : optional<std::int64_t>(conf::parse_number(part).value_or(0));
-                        ok = n.has_value() && *n > 0 && *n < 32768;
-                        *parts[k] = static_cast<int>(n.value_or(0));
-                    }
-                    if (colon == std::string::npos) {
-                        break;
-                    }
-                    start = colon + 1;
-                }
-            }
-        } else if (a == "ssl" || a == "http2" || a == "quic" || a == "proxy_protocol") {
-            return node.error("the \"" + a + "\" parameter is not supported by evserve");
-        } else {
-            return node.error("invalid parameter \"" + a + "\"");
-        }
-        if (!ok) {
-            return node.error("invalid " + key + " \"" + value + "\"");
-        }
-    }
-    for (const ListenSpec& other : srv->listens) {
-        if (other.address == spec.address) {
-            return node.error("duplicate listen " + node.args[1]);
-        }
-    }
-    srv->listens.push_back(spec);
-    return std::nullopt;
-}
-
-optional<Error> set_server_name(Applier&, const Node& node, const Directive&, void* p) {
-    auto* srv = static_cast<ServerConfig*>(p);
-    for (std::size_t i = 1; i < node.args.size(); ++i) {
-        std::string name = node.args[i];
-        if (name.empty() || (name[0] != '~' && name.find('/') != std::string::npos)) {
-            return node.error("server name \"" + name + "\" is invalid");
-        }
-        if (name[0] != '~') {
-            for (char& ch : name) {
-                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            }
-        } else {
-            if (name.size() == 1) {
-                return node.error("empty regex in server name \"" + name + "\"");
-            }
-            // The host is lowercased before it is matched, so nginx compiles a pattern
-            // caselessly when it has an uppercase letter (which could never match
-            // otherwise), and as written when it has none.
-            const std::string_view pattern = std::string_view(name).substr(1);
-            const bool caseless = std::any_of(pattern.begin(), pattern.end(),
-                                              [](char ch) { return ch >= 'A' && ch <= 'Z'; });
-            std::string error;
-            auto re = Regex::compile(pattern, caseless, &error);
-            if (!re) {
-                return node.error(std::move(error));
-            }
-            srv->name_regexes.push_back(std::move(re));
-        }
-        srv->names.push_back(std::move(name));
-    }
-    return std::nullopt;
-}
 
 // large_client_header_buffers number size;
 optional<Error> set_large_buffers(Applier&, const Node& node, const Directive&, void* p) {
@@ -275,17 +156,19 @@ optional<Error> set_root(Applier&, const Node& node, const Directive& d, void* p
     if (alias && loc->match == LocationConfig::Match::named) {
         return node.error("\"alias\" directive cannot be used inside the named location");
     }
-    if (alias && loc->regex) {
-        // In nginx an alias in a regex location is the whole path, normally built from
-        // the captures ("alias /data/$1;"). Without variables in paths that cannot be
-        // expressed yet, and a fixed path for every matching URI is never what is meant.
-        return node.error(
-            "the \"alias\" directive cannot be used inside the regular "
-            "expression location \"" +
-            loc->pattern + "\": it needs captures in its path, which are not supported yet");
+    std::string error;
+    auto text = Text::compile(node.args[1], &error);
+    if (!text) {
+        return node.error(error);
     }
     loc->root = node.args[1];
+    loc->root_text = text->has_variables() ? std::move(*text) : Text{};
     loc->alias = alias;
+    loc->alias_prefix = alias ? loc->pattern : std::string();
+    // In a regex location an alias is the whole path, normally built from the
+    // captures ("alias /data/$1;"), as in nginx.
+    loc->alias_whole = alias && loc->regex != nullptr;
+    loc->root_where = std::string(node.file) + ":" + std::to_string(node.line);
     return std::nullopt;
 }
 
@@ -376,6 +259,17 @@ optional<Error> set_open_file_cache(Applier&, const Node& node, const Directive&
     return std::nullopt;
 }
 
+// The text or URL of `return`, compiled when it has variables.
+optional<Error> compile_return_text(const Node& node, LocationConfig* loc) {
+    std::string error;
+    auto text = Text::compile(loc->return_text, &error);
+    if (!text) {
+        return node.error(error);
+    }
+    loc->return_value = text->has_variables() ? std::move(*text) : Text{};
+    return std::nullopt;
+}
+
 // return code [text]; return code URL; return URL;
 optional<Error> set_return(Applier&, const Node& node, const Directive&, void* p) {
     auto* loc = static_cast<LocationConfig*>(p);
@@ -390,86 +284,14 @@ optional<Error> set_return(Applier&, const Node& node, const Directive&, void* p
         }
         loc->return_code = 302;
         loc->return_text = first;
-        return std::nullopt;
+        return compile_return_text(node, loc);
     }
     if (code < 100 || code > 999) {
         return node.error("invalid return code \"" + first + "\"");
     }
     loc->return_code = code;
     loc->return_text = node.arg_count() == 2 ? node.args[2] : "";
-    return std::nullopt;
-}
-
-// access_log path [format [buffer=size] [flush=time] [if=condition]] | off;
-optional<Error> set_access_log(Applier&, const Node& node, const Directive&, void* p) {
-    auto* loc = static_cast<LocationConfig*>(p);
-    loc->access_logs_set = true;
-    if (node.args[1] == "off") {
-        if (node.arg_count() != 1) {
-            return node.error("invalid parameter \"" + node.args[2] + "\"");
-        }
-        loc->access_log_off = true;
-        loc->access_logs.clear();
-        return std::nullopt;
-    }
-    AccessLogConfig log;
-    log.path = node.args[1];
-    log.format = node.arg_count() >= 2 ? node.args[2] : "combined";
-    for (std::size_t i = 3; i < node.args.size(); ++i) {
-        const std::string& a = node.args[i];
-        if (a.starts_with("buffer=")) {
-            const auto size = core::conf::parse_size(std::string_view(a).substr(7));
-            if (!size || *size == 0) {
-                return node.error("invalid buffer size \"" + a.substr(7) + "\"");
-            }
-            log.buffer_size = *size;
-        } else if (a.starts_with("flush=")) {
-            const auto ms = core::conf::parse_msec(std::string_view(a).substr(6));
-            if (!ms || *ms == 0) {
-                return node.error("invalid flush time \"" + a.substr(6) + "\"");
-            }
-            log.flush = *ms;
-        } else if (a.starts_with("if=")) {
-            log.condition = a.substr(3);
-            if (log.condition.empty()) {
-                return node.error("invalid parameter \"" + a + "\"");
-            }
-        } else if (a == "gzip" || a.starts_with("gzip=")) {
-            return node.error("the \"gzip\" parameter is not supported by evserve");
-        } else {
-            return node.error("invalid parameter \"" + a + "\"");
-        }
-    }
-    if (log.flush != 0 && log.buffer_size == 0) {
-        // nginx: flush= without buffer= gets a 64k buffer.
-        log.buffer_size = 64 * 1024;
-    }
-    loc->access_logs.push_back(std::move(log));
-    return std::nullopt;
-}
-
-// log_format name [escape=default|json|none] string ...;
-optional<Error> set_log_format(Applier&, const Node& node, const Directive&, void* p) {
-    auto* http = static_cast<HttpConfig*>(p);
-    LogFormat f;
-    f.name = node.args[1];
-    std::size_t i = 2;
-    if (node.args[i].starts_with("escape=")) {
-        ++i;
-    }
-    if (i >= node.args.size()) {
-        return node.error("invalid number of arguments in \"log_format\" directive");
-    }
-    for (; i < node.args.size(); ++i) {
-        f.text += node.args[i];
-    }
-    for (const LogFormat& other : http->log_formats) {
-        if (other.name == f.name) {
-            return node.error("duplicate \"log_format\" name \"" + f.name + "\"");
-        }
-    }
-    http->log_formats.push_back(std::move(f));
-    return std::nullopt;
+    return compile_return_text(node, loc);
 }
 
 constexpr conf::EnumValue k_ims_values[] = {{"off", 0}, {"exact", 1}, {"before", 2}};
@@ -576,8 +398,8 @@ constexpr Directive k_location_directives[] = {
      {set_root},
      {},
      "path",
-     "Replaces the location's prefix with this path (not in regex locations: that needs "
-     "captures in the path, not supported yet)."},
+     "Replaces the location's prefix with this path; in a regex location the path replaces "
+     "the whole URI and usually names captures (`alias /data/$1;`). Variables allowed."},
     {"index",
      k_hsl,
      conf::k_1more,
@@ -848,8 +670,14 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
                     conf::ContextMask parent_context, const conf::Seen& seen) {
     conf::inherit(k_location_table, &child, &parent, seen, parent_context);
     if (!seen.contains("root") && !seen.contains("alias")) {
+        // nginx inherits an alias with the prefix it replaces: in
+        // `location /a/ { alias /data/; location /a/b/ {} }`, /a/b/c is /data/b/c.
         child.root = parent.root;
-        child.alias = false;
+        child.root_text = parent.root_text;
+        child.alias = parent.alias;
+        child.alias_prefix = parent.alias_prefix;
+        child.alias_whole = parent.alias_whole;
+        child.root_where = parent.root_where;
     }
     if (!child.index_set) {
         child.index = parent.index;
@@ -919,29 +747,69 @@ constexpr std::string_view k_combined =
     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
     "\"$http_referer\" \"$http_user_agent\"";
 
+// Every group name of every regex (server names and locations): the named captures
+// a `$name` may refer to.
+void collect_capture_names(const LocationConfig& loc, std::vector<std::string>* names) {
+    if (loc.regex) {
+        for (const Regex::Name& n : loc.regex->names()) {
+            names->push_back(n.name);
+        }
+    }
+    for (const auto& nested : loc.locations) {
+        collect_capture_names(*nested, names);
+    }
+}
+
+bool unknown_variable(const Text& text, const std::vector<std::string>& names,
+                      const std::string& where, std::string* error) {
+    if (auto name = text.unknown_capture(names)) {
+        *error = "unknown \"" + *name + "\" variable in " + where;
+        return true;
+    }
+    return false;
+}
+
 bool finish_location(LocationConfig& loc, const HttpConfig& config, const std::string& prefix,
-                     std::string* error) {
-    if (!loc.root.empty() && loc.root[0] != '/') {
+                     const std::vector<std::string>& names, std::string* error) {
+    if (!loc.root.empty() && loc.root[0] != '/' && loc.root[0] != '$') {
         loc.root = prefix + loc.root;
+    }
+    if (loc.root_text.has_variables()) {
+        if (unknown_variable(loc.root_text, names, loc.root_where, error)) {
+            return false;
+        }
+        std::string ignored;
+        loc.root_text = *Text::compile(loc.root, &ignored);  // with the prefix
     }
     for (AccessLogConfig& log : loc.access_logs) {
         if (!log.path.empty() && log.path[0] != '/') {
             log.path = prefix + log.path;
         }
+        std::string text;
         if (log.format == "combined") {
-            log.format_text = std::string(k_combined);
+            text = std::string(k_combined);
+            log.escape = Escape::log_default;
         } else {
             auto it = std::find_if(config.log_formats.begin(), config.log_formats.end(),
                                    [&](const LogFormat& f) { return f.name == log.format; });
             if (it == config.log_formats.end()) {
-                *error = "unknown log format \"" + log.format + "\"";
+                *error = "unknown log format \"" + log.format + "\" in " + log.where;
                 return false;
             }
-            log.format_text = it->text;
+            text = it->text;
+            log.escape = it->escape;
+            if (auto name = Text::compile(text, error)->unknown_capture(names)) {
+                *error = "unknown \"" + *name + "\" variable in " + it->where;
+                return false;
+            }
+        }
+        log.format_text = *Text::compile(text, error);
+        if (unknown_variable(log.condition_text, names, log.where, error)) {
+            return false;
         }
     }
     for (auto& nested : loc.locations) {
-        if (!finish_location(*nested, config, prefix, error)) {
+        if (!finish_location(*nested, config, prefix, names, error)) {
             return false;
         }
     }
@@ -952,8 +820,17 @@ bool finish_location(LocationConfig& loc, const HttpConfig& config, const std::s
 
 bool finish_http_config(HttpConfig& config, const std::string& prefix, std::string* error) {
     config.prefix = prefix;
+    std::vector<std::string> names;
     for (auto& srv : config.servers) {
-        if (!finish_location(srv->location, config, prefix, error)) {
+        for (const auto& re : srv->name_regexes) {
+            for (const Regex::Name& n : re->names()) {
+                names.push_back(n.name);
+            }
+        }
+        collect_capture_names(srv->location, &names);
+    }
+    for (auto& srv : config.servers) {
+        if (!finish_location(srv->location, config, prefix, names, error)) {
             return false;
         }
     }

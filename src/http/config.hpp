@@ -26,6 +26,7 @@
 #include "http/autoindex.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/regex.hpp"
+#include "http/variables.hpp"
 #include "os/address.hpp"
 
 namespace evs::http {
@@ -37,13 +38,16 @@ using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension
 struct AccessLogBuffer;  // http/access_log.hpp
 
 struct AccessLogConfig {
-    std::string path;             // resolved; empty for off
-    std::string format;           // a log_format name
-    std::string format_text;      // the format itself, resolved after the http block
-    std::size_t buffer_size = 0;  // buffer=: 0 writes each line at once
-    core::Msec flush = 0;         // flush=: 0 keeps lines until the buffer is full
-    std::string condition;        // if=: a text with variables; "" or "0" skips the line
-    int fd = -1;                  // opened by the server layer
+    std::string path;                     // resolved; empty for off
+    std::string format;                   // a log_format name
+    Text format_text;                     // the format itself, resolved after the http block
+    Escape escape = Escape::log_default;  // the format's escape=
+    std::string where;                    // "file:line", for errors found after the block
+    std::size_t buffer_size = 0;          // buffer=: 0 writes each line at once
+    core::Msec flush = 0;                 // flush=: 0 keeps lines until the buffer is full
+    std::string condition;                // if=: a text with variables; "" or "0" skips the line
+    Text condition_text;
+    int fd = -1;  // opened by the server layer
     // One per file and process, shared by the access_log directives naming the file;
     // made by the server layer when it opens the file (open_access_logs).
     std::shared_ptr<AccessLogBuffer> buffer;
@@ -72,12 +76,22 @@ struct LocationConfig {
     // What it serves.
     std::string root = "html";
     bool alias = false;  // root holds an alias path
+    // root/alias compiled when it has variables ("/srv/$host", "/data/$1"); the
+    // request evaluates it instead of using `root`.
+    Text root_text;
+    // For an alias: the URI prefix it replaces, the pattern of the location that set
+    // it (nested locations inherit both, as in nginx); in a regex location the alias
+    // replaces the whole URI.
+    std::string alias_prefix;
+    bool alias_whole = false;
+    std::string root_where;  // "file:line" of root/alias, for errors found later
     std::vector<std::string> index;
     bool index_set = false;
     std::string default_type = "text/plain";
     std::shared_ptr<MimeTypes> types;
     int return_code = 0;  // `return`: 0 when absent
     std::string return_text;
+    Text return_value;  // return_text compiled, when it has variables
     bool autoindex = false;
     bool autoindex_exact_size = true;
     AutoindexFormat autoindex_format = AutoindexFormat::html;
@@ -160,6 +174,8 @@ struct ServerConfig {
 struct LogFormat {
     std::string name;
     std::string text;  // the concatenated format string
+    Escape escape = Escape::log_default;
+    std::string where;  // "file:line"
 };
 
 struct HttpConfig {

@@ -620,7 +620,9 @@ FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std
     options.errors = loc.open_file_cache_errors;
     options.events = loc.open_file_cache_events;
     options.body_max = loc.open_file_cache_body;
-    std::string_view root = loc.root;
+    // A root with variables is watched from its fixed part ("/srv/" of "/srv/$host").
+    std::string_view root =
+        loc.root_text.has_variables() ? loc.root_text.literal_prefix() : loc.root;
     while (root.size() > 1 && root.back() == '/') {
         root.remove_suffix(1);
     }

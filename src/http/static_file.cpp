@@ -15,6 +15,7 @@
 #include "http/range.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/variables.hpp"
 
 namespace evs::http {
 
@@ -29,16 +30,8 @@ void log_error(Request* r, LogLevel level, int err, const std::string& message) 
     }
 }
 
-// root + uri, or for an alias the alias + what follows the location's prefix.
 std::string map_path(Request* r, std::string_view uri) {
-    const LocationConfig& loc = *r->loc;
-    std::string path = loc.root;
-    if (loc.alias && uri.starts_with(loc.pattern)) {
-        path.append(uri.substr(loc.pattern.size()));
-    } else {
-        path.append(uri);
-    }
-    return path;
+    return map_uri_to_path(r, uri);
 }
 
 std::string_view mime_type(const LocationConfig& loc, std::string_view exten) {
@@ -230,19 +223,30 @@ void return_handler(Request* r) {
     const LocationConfig& loc = *r->loc;
     const int code = loc.return_code;
     const bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
-    if (redirect && !loc.return_text.empty()) {
-        r->location_header = loc.return_text;
+    std::string_view text = loc.return_text;
+    if (loc.return_value.has_variables()) {
+        std::string value;
+        loc.return_value.evaluate(r, value);
+        const char* copy = r->arena->copy(value);
+        if (copy == nullptr) {
+            finalize_request(r, 500);
+            return;
+        }
+        text = std::string_view(copy, value.size());
+    }
+    if (redirect && !text.empty()) {
+        r->location_header = text;
         finalize_request(r, code);
         return;
     }
-    if (loc.return_text.empty()) {
+    if (text.empty()) {
         finalize_request(r, code);
         return;
     }
     r->status = code;
-    r->mem = loc.return_text.data();
-    r->mem_len = loc.return_text.size();
-    r->content_length = static_cast<std::int64_t>(loc.return_text.size());
+    r->mem = text.data();
+    r->mem_len = text.size();
+    r->content_length = static_cast<std::int64_t>(text.size());
     r->content_type = loc.default_type;
     finalize_request(r, 0);
 }

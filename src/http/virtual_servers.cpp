@@ -304,4 +304,134 @@ LocationConfig* find_named_location(ServerConfig& server, std::string_view name)
     return nullptr;
 }
 
+// The directives that say where a server listens and which names it answers to.
+
+namespace conf = core::conf;
+using conf::Applier;
+using conf::Directive;
+using conf::Error;
+using conf::Node;
+using std::optional;
+
+// listen address[:port] [default_server] [reuseport] [backlog=N] [rcvbuf=size]
+//        [sndbuf=size] [deferred] [so_keepalive=on|off|idle:intvl:cnt]
+//        [ipv6only=on|off] [fastopen=N]
+optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p) {
+    auto* srv = static_cast<ServerConfig*>(p);
+    ListenSpec spec;
+    if (!os::SocketAddress::parse(node.args[1], 80, &spec.address) ||
+        (spec.address.family() != AF_UNIX && spec.address.port() == 0)) {
+        return node.error("invalid port in \"" + node.args[1] + "\" of the \"listen\" directive");
+    }
+    for (std::size_t i = 2; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        const auto eq = a.find('=');
+        const std::string key = a.substr(0, eq);
+        const std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
+        auto number = [&](int* out) {
+            const auto n = key == "rcvbuf" || key == "sndbuf" ? conf::parse_size(value)
+                                                              : conf::parse_number(value);
+            if (!n || *n > INT32_MAX) {
+                return false;
+            }
+            *out = static_cast<int>(*n);
+            return true;
+        };
+        bool ok = true;
+        if (a == "default_server" || a == "default") {
+            spec.default_server = true;
+        } else if (a == "reuseport") {
+            spec.options.reuseport = true;
+        } else if (a == "deferred") {
+            spec.options.deferred = true;
+        } else if (a == "bind") {
+            // Every address is bound separately here already.
+        } else if (key == "backlog") {
+            ok = number(&spec.options.backlog);
+        } else if (key == "rcvbuf") {
+            ok = number(&spec.options.rcvbuf);
+        } else if (key == "sndbuf") {
+            ok = number(&spec.options.sndbuf);
+        } else if (key == "fastopen") {
+            ok = number(&spec.options.fastopen);
+        } else if (key == "ipv6only") {
+            const auto flag = conf::parse_flag(value);
+            ok = flag.has_value();
+            spec.options.ipv6only = flag.value_or(true) ? 1 : 0;
+        } else if (key == "so_keepalive") {
+            if (value == "on" || value == "off") {
+                spec.options.so_keepalive = value == "on" ? 1 : 0;
+            } else {
+                // idle:intvl:cnt, each part optional, idle and intvl are times.
+                spec.options.so_keepalive = 1;
+                int* parts[] = {&spec.options.keepidle, &spec.options.keepintvl,
+                                &spec.options.keepcnt};
+                std::size_t start = 0;
+                for (int k = 0; k < 3 && ok; ++k) {
+                    const auto colon = value.find(':', start);
+                    const std::string part = value.substr(start, colon - start);
+                    if (!part.empty()) {
+                        const auto n =
+                            k < 2 ? conf::parse_sec(part)
+                                  : optional<std::int64_t>(conf::parse_number(part).value_or(0));
+                        ok = n.has_value() && *n > 0 && *n < 32768;
+                        *parts[k] = static_cast<int>(n.value_or(0));
+                    }
+                    if (colon == std::string::npos) {
+                        break;
+                    }
+                    start = colon + 1;
+                }
+            }
+        } else if (a == "ssl" || a == "http2" || a == "quic" || a == "proxy_protocol") {
+            return node.error("the \"" + a + "\" parameter is not supported by evserve");
+        } else {
+            return node.error("invalid parameter \"" + a + "\"");
+        }
+        if (!ok) {
+            return node.error("invalid " + key + " \"" + value + "\"");
+        }
+    }
+    for (const ListenSpec& other : srv->listens) {
+        if (other.address == spec.address) {
+            return node.error("duplicate listen " + node.args[1]);
+        }
+    }
+    srv->listens.push_back(spec);
+    return std::nullopt;
+}
+
+optional<Error> set_server_name(Applier&, const Node& node, const Directive&, void* p) {
+    auto* srv = static_cast<ServerConfig*>(p);
+    for (std::size_t i = 1; i < node.args.size(); ++i) {
+        std::string name = node.args[i];
+        if (name.empty() || (name[0] != '~' && name.find('/') != std::string::npos)) {
+            return node.error("server name \"" + name + "\" is invalid");
+        }
+        if (name[0] != '~') {
+            for (char& ch : name) {
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            }
+        } else {
+            if (name.size() == 1) {
+                return node.error("empty regex in server name \"" + name + "\"");
+            }
+            // The host is lowercased before it is matched, so nginx compiles a pattern
+            // caselessly when it has an uppercase letter (which could never match
+            // otherwise), and as written when it has none.
+            const std::string_view pattern = std::string_view(name).substr(1);
+            const bool caseless = std::any_of(pattern.begin(), pattern.end(),
+                                              [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+            std::string error;
+            auto re = Regex::compile(pattern, caseless, &error);
+            if (!re) {
+                return node.error(std::move(error));
+            }
+            srv->name_regexes.push_back(std::move(re));
+        }
+        srv->names.push_back(std::move(name));
+    }
+    return std::nullopt;
+}
+
 }  // namespace evs::http

@@ -30,6 +30,7 @@
 // Ownership: built from an HttpConfig and pointing into it. Read-only in workers.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,5 +81,14 @@ LocationConfig* find_location(ServerConfig& server, std::string_view path,
 
 // A named location (@name) of `server`, or nullptr.
 LocationConfig* find_named_location(ServerConfig& server, std::string_view name);
+
+// The setters of `listen` and `server_name` (into a ServerConfig).
+std::optional<core::conf::Error> set_listen(core::conf::Applier& applier,
+                                            const core::conf::Node& node,
+                                            const core::conf::Directive& directive, void* conf);
+std::optional<core::conf::Error> set_server_name(core::conf::Applier& applier,
+                                                 const core::conf::Node& node,
+                                                 const core::conf::Directive& directive,
+                                                 void* conf);
 
 }  // namespace evs::http

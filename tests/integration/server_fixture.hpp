@@ -855,4 +855,39 @@ private:
     std::vector<pid_t> adopted_;
 };
 
+// A suite that shares one running server between its tests (they only read from
+// it): the suite's SetUpTestSuite() creates `server_` and starts it on `port_`; the
+// base stops it after the last test and checks each test left no sanitizer report.
+// CRTP so that every suite has its own server.
+template <typename Suite>
+class SharedServerSuite : public ::testing::Test {
+protected:
+    static void TearDownTestSuite() {
+        if (server_ != nullptr && server_->master() > 0) {
+            server_->signal(SIGTERM);
+            server_->wait_exit(5s);
+        }
+        delete server_;
+        server_ = nullptr;
+    }
+
+    void TearDown() override {
+        if (server_ != nullptr) {
+            server_->expect_no_sanitizer_reports();
+        }
+    }
+
+    // GET `path` with `host`: the response, or a gtest failure and nullopt.
+    static std::optional<HttpResponse> get(std::string_view path,
+                                           std::string_view host = "localhost") {
+        std::string why;
+        auto r = fetch(port_, http_get(path, host), &why);
+        EXPECT_TRUE(r.has_value()) << "GET " << path << " Host " << host << ": " << why;
+        return r;
+    }
+
+    static inline TestServer* server_ = nullptr;
+    static inline std::uint16_t port_ = 0;
+};
+
 }  // namespace evs::test

@@ -246,10 +246,8 @@ const ConfigErrorCase k_config_errors[] = {
      "location \"a\" cannot be inside the named location \"@x\" in /conf/test.conf:4"},
     {"RegexInsideExact", "location = /a {\n location ~ a { } }\n",
      "location \"a\" cannot be inside the exact location \"/a\" in /conf/test.conf:4"},
-    {"AliasInRegexLocation", "location ~ ^/img/(.*)$ {\n alias /data/$1;\n}\n",
-     "the \"alias\" directive cannot be used inside the regular expression location "
-     "\"^/img/(.*)$\": it needs captures in its path, which are not supported yet in "
-     "/conf/test.conf:4"},
+    {"UnclosedVariableInAlias", "location ~ ^/img/(.*)$ {\n alias /data/${1;\n}\n",
+     "the closing bracket in \"1\" variable is missing in /conf/test.conf:4"},
 };
 
 void PrintTo(const ConfigErrorCase& c, std::ostream* os) {

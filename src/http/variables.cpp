@@ -1,0 +1,534 @@
+// Variables: each name maps to a getter that finds the value in the request, the
+// connection or the server. Getters return a view into memory that outlives the
+// evaluation (the request's buffers and arena, the configuration) or format into the
+// caller's scratch buffer (numbers, times).
+
+#include "http/variables.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+#include "event/loop.hpp"
+#include "http/config.hpp"
+#include "http/http_connection.hpp"
+#include "http/request.hpp"
+#include "os/address.hpp"
+#include "version.hpp"
+
+namespace evs::http {
+
+namespace {
+
+using Part = Text::Part;
+constexpr std::size_t k_scratch = 64;
+
+bool view(std::string_view v, std::string_view* value) {
+    *value = v;
+    return !v.empty();
+}
+
+bool number(std::uint64_t n, char* scratch, std::string_view* value) {
+    const int len = std::snprintf(scratch, k_scratch, "%llu", static_cast<unsigned long long>(n));
+    *value = std::string_view(scratch, static_cast<std::size_t>(len));
+    return true;
+}
+
+bool seconds_msec(core::Msec ms, char* scratch, std::string_view* value) {
+    const int len =
+        std::snprintf(scratch, k_scratch, "%llu.%03llu", static_cast<unsigned long long>(ms / 1000),
+                      static_cast<unsigned long long>(ms % 1000));
+    *value = std::string_view(scratch, static_cast<std::size_t>(len));
+    return true;
+}
+
+bool same_header_name(std::string_view header, std::string_view variable) {
+    if (header.size() != variable.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        char a = static_cast<char>(std::tolower(static_cast<unsigned char>(header[i])));
+        if (a == '-') {
+            a = '_';
+        }
+        if (a != variable[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+os::SocketAddress peer_address(Request* r) {
+    os::SocketAddress a;
+    std::memcpy(&a.storage, &r->c->peer.addr, sizeof(r->c->peer.addr));
+    a.length = r->c->peer.length;
+    return a;
+}
+
+std::string_view server_name(Request* r) {
+    if (r->server != nullptr && !r->server->names.empty()) {
+        return r->server->names.front();
+    }
+    return {};
+}
+
+// A copy in the request's arena ("" when it is out of memory).
+std::string_view in_arena(Request* r, const std::string& text) {
+    const char* p = r->arena->copy(text);
+    return p == nullptr ? std::string_view{} : std::string_view(p, text.size());
+}
+
+const RequestHead& head(Request* r) {
+    return r->parser.head();
+}
+
+// The fixed variables, by name.
+struct Fixed {
+    std::string_view name;
+    Part::Getter get;
+};
+
+const Fixed k_fixed[] = {
+    {"remote_addr",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         const os::SocketAddress a = peer_address(r);
+         if (a.family() == AF_UNIX) {
+             return view("unix:", v);
+         }
+         const std::string text = a.to_string(false);
+         const std::size_t n = std::min(text.size(), k_scratch);
+         std::memcpy(s, text.data(), n);
+         return view(std::string_view(s, n), v);
+     }},
+    {"remote_port",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         const os::SocketAddress a = peer_address(r);
+         return a.family() == AF_UNIX ? view({}, v) : number(a.port(), s, v);
+     }},
+    {"remote_user", [](Request*, const Part&, char*, std::string_view* v) { return view({}, v); }},
+    {"server_port",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return number(r->hc->address->local.port(), s, v);
+     }},
+    {"server_name", [](Request* r, const Part&, char*,
+                       std::string_view* v) { return view(server_name(r), v); }},
+    {"server_protocol", [](Request* r, const Part&, char*,
+                           std::string_view* v) { return view(head(r).protocol, v); }},
+    {"scheme", [](Request*, const Part&, char*, std::string_view* v) { return view("http", v); }},
+    {"host",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(!head(r).host.empty() ? head(r).host : server_name(r), v);
+     }},
+    {"hostname",
+     [](Request*, const Part&, char*, std::string_view* v) {
+         static const std::string name = [] {
+             char buf[256] = {};
+             ::gethostname(buf, sizeof(buf) - 1);
+             return std::string(buf);
+         }();
+         return view(name, v);
+     }},
+    {"request", [](Request* r, const Part&, char*,
+                   std::string_view* v) { return view(head(r).request_line, v); }},
+    {"request_method", [](Request* r, const Part&, char*,
+                          std::string_view* v) { return view(head(r).method_name, v); }},
+    {"request_uri", [](Request* r, const Part&, char*,
+                       std::string_view* v) { return view(head(r).unparsed_uri, v); }},
+    {"uri", [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
+    {"document_uri",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
+    {"args", [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
+    {"query_string",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
+    {"is_args",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         *v = head(r).args.empty() ? "" : "?";
+         return true;
+     }},
+    {"content_length",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(head(r).value(KnownHeader::content_length), v);
+     }},
+    {"content_type",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(head(r).value(KnownHeader::content_type), v);
+     }},
+    {"status",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         const int len = std::snprintf(s, k_scratch, "%03d", r->status);
+         *v = std::string_view(s, static_cast<std::size_t>(len));
+         return true;
+     }},
+    {"body_bytes_sent",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         const std::uint64_t sent = r->c->sent - r->start_sent;
+         return number(sent > r->head_len ? sent - r->head_len : 0, s, v);
+     }},
+    {"bytes_sent",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return number(r->c->sent - r->start_sent, s, v);
+     }},
+    {"request_length",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return number(r->request_length, s, v);
+     }},
+    {"request_time",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return seconds_msec(r->c->loop->time().msec() - r->start_msec, s, v);
+     }},
+    {"msec",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return seconds_msec(r->c->loop->time().wall_msec(), s, v);
+     }},
+    {"time_local",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(r->c->loop->time().access_log_time(), v);
+     }},
+    {"time_iso8601",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(r->c->loop->time().iso8601(), v);
+     }},
+    {"pid",
+     [](Request*, const Part&, char* s, std::string_view* v) {
+         return number(static_cast<std::uint64_t>(::getpid()), s, v);
+     }},
+    {"connection",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return number(r->c->number, s, v);
+     }},
+    {"connection_requests",
+     [](Request* r, const Part&, char* s, std::string_view* v) {
+         return number(r->c->requests, s, v);
+     }},
+    {"nginx_version",
+     [](Request*, const Part&, char*, std::string_view* v) { return view(version(), v); }},
+    {"evserve_version",
+     [](Request*, const Part&, char*, std::string_view* v) { return view(version(), v); }},
+    {"document_root",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         if (r->loc == nullptr) {
+             return view({}, v);
+         }
+         if (!r->loc->root_text.has_variables()) {
+             return view(r->loc->root, v);
+         }
+         // Evaluated into the arena: the view must outlive this call.
+         std::string root;
+         r->loc->root_text.evaluate(r, root);
+         return view(in_arena(r, root), v);
+     }},
+    {"request_filename",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         if (r->loc == nullptr) {
+             return view({}, v);
+         }
+         return view(in_arena(r, map_uri_to_path(r, r->uri)), v);
+     }},
+};
+
+// $connections_active..: the stub_status gauges, server-wide, at evaluation time.
+template <std::atomic<std::int64_t> event::ConnectionStats::*Gauge>
+bool gauge(Request* r, const Part&, char* s, std::string_view* v) {
+    const std::int64_t n = (r->c->loop->server_stats().*Gauge).load(std::memory_order_relaxed);
+    return number(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0)), s, v);
+}
+
+const Fixed k_gauges[] = {
+    {"connections_active", gauge<&event::ConnectionStats::active>},
+    {"connections_reading", gauge<&event::ConnectionStats::reading>},
+    {"connections_writing", gauge<&event::ConnectionStats::writing>},
+    {"connections_waiting", gauge<&event::ConnectionStats::waiting>},
+};
+
+bool http_header(Request* r, const Part& p, char*, std::string_view* v) {
+    for (const Header& h : head(r).headers) {
+        if (same_header_name(h.name, p.arg)) {
+            return view(h.value, v);
+        }
+    }
+    return view({}, v);
+}
+
+// $arg_NAME: the first NAME=value of the arguments, as received (the name compared
+// without case, as nginx does).
+bool query_arg(Request* r, const Part& p, char*, std::string_view* v) {
+    std::string_view args = head(r).args;
+    while (!args.empty()) {
+        const std::size_t amp = args.find('&');
+        const std::string_view pair = args.substr(0, amp);
+        const std::size_t eq = pair.find('=');
+        if (iequal(pair.substr(0, eq), p.arg)) {
+            return view(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), v);
+        }
+        args = amp == std::string_view::npos ? std::string_view{} : args.substr(amp + 1);
+    }
+    return view({}, v);
+}
+
+// $cookie_NAME: from the Cookie headers ("a=1; b=2"), the name compared exactly.
+bool cookie(Request* r, const Part& p, char*, std::string_view* v) {
+    for (const Header& h : head(r).headers) {
+        if (!iequal(h.name, "cookie")) {
+            continue;
+        }
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            const std::size_t semi = rest.find(';');
+            std::string_view pair = rest.substr(0, semi);
+            while (!pair.empty() && pair.front() == ' ') {
+                pair.remove_prefix(1);
+            }
+            const std::size_t eq = pair.find('=');
+            if (eq != std::string_view::npos && pair.substr(0, eq) == p.arg) {
+                return view(pair.substr(eq + 1), v);
+            }
+            rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+        }
+    }
+    return view({}, v);
+}
+
+// $1..$9: the groups of the last regex with groups (location, else server name).
+bool capture(Request* r, const Part& p, char*, std::string_view* v) {
+    return view(r->captures.group(p.index), v);
+}
+
+// $name: a named group, from the location's regex, else the server name's.
+bool named_capture(Request* r, const Part& p, char*, std::string_view* v) {
+    std::string_view found = r->captures.named(p.arg);
+    if (found.empty()) {
+        found = r->host_captures.named(p.arg);
+    }
+    return view(found, v);
+}
+
+struct Prefixed {
+    std::string_view prefix;
+    Part::Getter get;
+};
+
+const Prefixed k_prefixed[] = {
+    {"http_", http_header},
+    {"arg_", query_arg},
+    {"cookie_", cookie},
+};
+
+bool is_name_char(char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+}
+
+// Binds `name` to its getter; false when it is no variable evserve knows (a possible
+// named capture).
+bool bind(std::string_view name, Part* part) {
+    for (const Fixed& f : k_fixed) {
+        if (f.name == name) {
+            part->get = f.get;
+            return true;
+        }
+    }
+    for (const Fixed& f : k_gauges) {
+        if (f.name == name) {
+            part->get = f.get;
+            return true;
+        }
+    }
+    for (const Prefixed& p : k_prefixed) {
+        if (name.size() > p.prefix.size() && name.starts_with(p.prefix)) {
+            part->get = p.get;
+            part->arg = std::string(name.substr(p.prefix.size()));
+            if (p.get == http_header) {
+                std::transform(part->arg.begin(), part->arg.end(), part->arg.begin(),
+                               [](char c) { return c == '-' ? '_' : c; });
+            }
+            return true;
+        }
+    }
+    if (name.size() == 1 && name[0] >= '0' && name[0] <= '9') {
+        part->get = capture;
+        part->index = static_cast<std::uint32_t>(name[0] - '0');
+        return true;
+    }
+    return false;
+}
+
+void append_escaped(std::string& out, std::string_view value, Escape escape) {
+    static const char* const k_hex = "0123456789ABCDEF";
+    if (escape == Escape::none) {
+        out += value;
+        return;
+    }
+    for (char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (escape == Escape::log_default) {
+            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+                out += "\\x";
+                out += k_hex[c >> 4];
+                out += k_hex[c & 15];
+            } else {
+                out += ch;
+            }
+            continue;
+        }
+        // JSON: quote and backslash escaped, control characters as \n, \t... or
+        // \u00XX; bytes >= 0x80 (UTF-8) as they are.
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += k_hex[c >> 4];
+                    out += k_hex[c & 15];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<Text> Text::compile(std::string_view text, std::string* error) {
+    Text t;
+    t.source_ = std::string(text);
+    std::string literal;
+    for (std::size_t i = 0; i < text.size();) {
+        if (text[i] != '$') {
+            literal += text[i++];
+            continue;
+        }
+        std::size_t end = i + 1;
+        const bool braced = end < text.size() && text[end] == '{';
+        if (braced) {
+            ++end;
+        }
+        const std::size_t start = end;
+        // $1 is one digit: "$10" is $1 followed by "0", as in nginx.
+        if (!braced && end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) {
+            ++end;
+        } else {
+            while (end < text.size() && is_name_char(text[end])) {
+                ++end;
+            }
+        }
+        const std::string_view name = text.substr(start, end - start);
+        if (braced) {
+            if (end >= text.size() || text[end] != '}') {
+                *error = "the closing bracket in \"" + std::string(name) + "\" variable is missing";
+                return std::nullopt;
+            }
+            ++end;
+        }
+        if (name.empty()) {
+            *error = "invalid variable name in \"" + std::string(text) + "\"";
+            return std::nullopt;
+        }
+        if (!literal.empty()) {
+            Part p;
+            p.literal = std::move(literal);
+            literal.clear();
+            t.parts_.push_back(std::move(p));
+        }
+        Part p;
+        if (!bind(name, &p)) {
+            p.get = named_capture;
+            p.arg = std::string(name);
+        }
+        t.parts_.push_back(std::move(p));
+        ++t.variables_;
+        i = end;
+    }
+    if (!literal.empty()) {
+        Part p;
+        p.literal = std::move(literal);
+        t.parts_.push_back(std::move(p));
+    }
+    return t;
+}
+
+std::string_view Text::literal_prefix() const {
+    if (parts_.empty() || parts_.front().get != nullptr) {
+        return {};
+    }
+    return parts_.front().literal;
+}
+
+void Text::evaluate(Request* r, std::string& out, Escape escape) const {
+    char scratch[k_scratch];
+    for (const Part& p : parts_) {
+        if (p.get == nullptr) {
+            out += p.literal;
+            continue;
+        }
+        std::string_view value;
+        if (!p.get(r, p, scratch, &value) && escape == Escape::log_default) {
+            out += '-';  // not found (an empty value that exists stays empty)
+            continue;
+        }
+        append_escaped(out, value, escape);
+    }
+}
+
+std::optional<std::string> Text::unknown_capture(const std::vector<std::string>& names) const {
+    for (const Part& p : parts_) {
+        if (p.get == named_capture && std::find(names.begin(), names.end(), p.arg) == names.end()) {
+            return p.arg;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string map_uri_to_path(Request* r, std::string_view uri) {
+    const LocationConfig& loc = *r->loc;
+    std::string path;
+    if (loc.root_text.has_variables()) {
+        loc.root_text.evaluate(r, path);
+    } else {
+        path = loc.root;
+    }
+    if (loc.alias_whole) {
+        return path;
+    }
+    if (loc.alias && uri.starts_with(loc.alias_prefix)) {
+        uri.remove_prefix(loc.alias_prefix.size());
+    }
+    path.append(uri);
+    return path;
+}
+
+bool is_known_variable(std::string_view name) {
+    Part p;
+    return bind(name, &p);
+}
+
+}  // namespace evs::http
