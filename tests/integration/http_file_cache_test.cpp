@@ -43,7 +43,7 @@ std::string pattern_text(std::size_t size, char seed) {
     return text;
 }
 
-class HttpFileCacheTest : public ::testing::Test {
+class HttpFileCacheTest : public SharedServerSuite<HttpFileCacheTest> {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
@@ -90,11 +90,6 @@ protected:
         }
     }
 
-    static void TearDownTestSuite() {
-        delete server_;
-        server_ = nullptr;
-    }
-
     void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 
     static pid_t worker() {
@@ -116,9 +111,6 @@ protected:
         return r && r->status == 200 ? r->body
                                      : "<status " + std::to_string(r ? r->status : 0) + ">";
     }
-
-    static inline TestServer* server_ = nullptr;
-    static inline std::uint16_t port_ = 0;
 };
 
 TEST_F(HttpFileCacheTest, ModifiedFileIsServedFreshAtOnce) {

@@ -126,7 +126,7 @@ bool reset_seen(int fd, std::chrono::milliseconds timeout) {
     return false;
 }
 
-class RangesTest : public ::testing::Test {
+class RangesTest : public SharedServerSuite<RangesTest> {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
@@ -194,25 +194,6 @@ protected:
         ASSERT_TRUE(s.start());
     }
 
-    static void TearDownTestSuite() {
-        if (server_ != nullptr && server_->master() > 0) {
-            server_->signal(SIGTERM);
-            server_->wait_exit(5s);
-        }
-        delete server_;
-        server_ = nullptr;
-    }
-
-    void TearDown() override {
-        if (server_ == nullptr) {
-            return;
-        }
-        server_->expect_no_sanitizer_reports();
-        if (HasFailure()) {
-            server_->dump_file("logs/error.log");
-        }
-    }
-
     static std::optional<HttpResponse> get(std::string_view path, std::string_view extra = "",
                                            std::uint16_t port = 0) {
         std::string why;
@@ -252,8 +233,6 @@ protected:
         }
     }
 
-    static inline TestServer* server_ = nullptr;
-    static inline std::uint16_t port_ = 0;
     static inline std::uint16_t reset_port_ = 0;
     static inline std::uint16_t plain_port_ = 0;
 };

@@ -14,7 +14,7 @@
 namespace evs::test {
 namespace {
 
-class HttpRegexTest : public ::testing::Test {
+class HttpRegexTest : public SharedServerSuite<HttpRegexTest> {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
@@ -61,21 +61,6 @@ protected:
         ASSERT_TRUE(wait_until([] { return status_of(port_, "/index.html") == 200; }, 5s));
     }
 
-    static void TearDownTestSuite() {
-        if (server_ != nullptr && server_->master() > 0) {
-            server_->signal(SIGTERM);
-            server_->wait_exit(5s);
-        }
-        delete server_;
-        server_ = nullptr;
-    }
-
-    void TearDown() override {
-        if (server_ != nullptr) {
-            server_->expect_no_sanitizer_reports();
-        }
-    }
-
     static std::string body(std::string_view path, std::string_view host = "localhost",
                             int* status = nullptr) {
         std::string why;
@@ -89,9 +74,6 @@ protected:
         }
         return r->body;
     }
-
-    static inline TestServer* server_ = nullptr;
-    static inline std::uint16_t port_ = 0;
 };
 
 TEST_F(HttpRegexTest, RegexBeatsPrefixButNotExact) {

@@ -48,7 +48,7 @@ std::string nginx_page(std::string_view title, std::string_view server) {
     return page;
 }
 
-class HttpTest : public ::testing::Test {
+class HttpTest : public SharedServerSuite<HttpTest> {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
@@ -139,36 +139,6 @@ protected:
         ASSERT_TRUE(s.start());
     }
 
-    static void TearDownTestSuite() {
-        if (server_ != nullptr && server_->master() > 0) {
-            server_->signal(SIGTERM);
-            server_->wait_exit(5s);
-        }
-        delete server_;
-        server_ = nullptr;
-    }
-
-    void TearDown() override {
-        if (server_ == nullptr) {
-            return;
-        }
-        server_->expect_no_sanitizer_reports();
-        if (HasFailure()) {
-            server_->dump_file("logs/error.log");
-        }
-    }
-
-    static std::optional<HttpResponse> get(std::string_view path,
-                                           std::string_view host = "localhost",
-                                           std::string_view extra = "") {
-        std::string why;
-        auto r = fetch(port_, http_get(path, host, extra), &why);
-        EXPECT_TRUE(r.has_value()) << "GET " << path << ": " << why;
-        return r;
-    }
-
-    static inline TestServer* server_ = nullptr;
-    static inline std::uint16_t port_ = 0;
     static inline std::uint16_t keepalive_port_ = 0;
     static inline std::string secret_;
 };

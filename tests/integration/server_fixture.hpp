@@ -872,16 +872,21 @@ protected:
     }
 
     void TearDown() override {
-        if (server_ != nullptr) {
-            server_->expect_no_sanitizer_reports();
+        if (server_ == nullptr) {
+            return;
+        }
+        server_->expect_no_sanitizer_reports();
+        if (::testing::Test::HasFailure()) {
+            server_->dump_file("logs/error.log");
         }
     }
 
     // GET `path` with `host`: the response, or a gtest failure and nullopt.
     static std::optional<HttpResponse> get(std::string_view path,
-                                           std::string_view host = "localhost") {
+                                           std::string_view host = "localhost",
+                                           std::string_view extra_headers = "") {
         std::string why;
-        auto r = fetch(port_, http_get(path, host), &why);
+        auto r = fetch(port_, http_get(path, host, extra_headers), &why);
         EXPECT_TRUE(r.has_value()) << "GET " << path << " Host " << host << ": " << why;
         return r;
     }
