@@ -84,19 +84,6 @@ int send_signal(const Cycle& cycle, const std::string& name) {
     return 0;
 }
 
-// Once detached, stderr leads to a terminal nobody watches (or a pipe nobody reads):
-// as nginx's ngx_log_redirect_stderr(), point it at the first error log file, so that
-// whatever a library or a sanitizer writes there is kept. An "error_log stderr"
-// means stderr is wanted as it is.
-void redirect_stderr(Cycle& cycle) {
-    const auto& sinks = cycle.log.sinks();
-    const bool wants_stderr = std::any_of(
-        sinks.begin(), sinks.end(), [](const auto& sink) { return sink.fd == STDERR_FILENO; });
-    if (!wants_stderr && !sinks.empty() && ::dup2(sinks.front().fd, STDERR_FILENO) < 0) {
-        cycle.log.write(evs::core::LogLevel::alert, errno, "dup2(STDERR) failed");
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,7 +142,7 @@ int main(int argc, char** argv) {
             cycle->log.write(evs::core::LogLevel::emerg, r.error(), "daemon() failed");
             return 1;
         }
-        redirect_stderr(*cycle);
+        evs::server::redirect_stderr(cycle->log);
     }
     // The pid file is written after the sockets listen, so that a script that waits
     // for it can connect at once.

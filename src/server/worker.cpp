@@ -219,6 +219,24 @@ bool open_error_logs(Cycle& cycle) {
     return true;
 }
 
+namespace {
+bool g_stderr_redirected = false;  // inherited by the workers through fork()
+}  // namespace
+
+void redirect_stderr(core::Log& log) {
+    const auto& sinks = log.sinks();
+    const bool wants_stderr = std::any_of(
+        sinks.begin(), sinks.end(), [](const auto& sink) { return sink.fd == STDERR_FILENO; });
+    if (wants_stderr || sinks.empty()) {
+        return;
+    }
+    if (::dup2(sinks.front().fd, STDERR_FILENO) < 0) {
+        log.write(LogLevel::alert, errno, "dup2(STDERR) failed");
+        return;
+    }
+    g_stderr_redirected = true;
+}
+
 bool reopen_error_logs(const Cycle& cycle, core::Log& log, uid_t owner) {
     bool ok = true;
     core::Log fresh(STDERR_FILENO, LogLevel::stderr_only);
@@ -250,6 +268,9 @@ bool reopen_error_logs(const Cycle& cycle, core::Log& log, uid_t owner) {
     log.clear_sinks();
     for (const auto& sink : fresh.sinks()) {
         log.add_sink(sink.fd, sink.level, sink.fd != STDERR_FILENO);
+    }
+    if (g_stderr_redirected) {
+        redirect_stderr(log);
     }
     return true;
 }

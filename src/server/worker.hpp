@@ -37,7 +37,15 @@ inline constexpr char k_cmd_reopen = 'R';
 // Runs the worker; returns the process exit status (2: fatal, do not respawn).
 int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& identity);
 
-// Reopens every file error log of `log` by path (USR1). Returns false on failure.
+// Once detached, stderr leads to a terminal nobody watches (or a pipe nobody reads):
+// as nginx's ngx_log_redirect_stderr(), point it at the first error log file, so that
+// whatever a library or a sanitizer writes there is kept. An "error_log stderr"
+// means stderr is wanted as it is. Remembered, so that reopening the logs (USR1)
+// moves stderr to the new file too.
+void redirect_stderr(core::Log& log);
+
+// Reopens every file error log of `log` by path (USR1), and stderr with them when it
+// was redirected. Returns false on failure.
 bool reopen_error_logs(const Cycle& cycle, core::Log& log, uid_t owner);
 
 // Opens the cycle's error logs into cycle.log; false (printed to stderr) on failure.

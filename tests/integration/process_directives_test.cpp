@@ -156,6 +156,23 @@ TEST(DaemonTest, DetachesServesAndQuits) {
     EXPECT_EQ(session_of(workers[0]), master);
     EXPECT_EQ(status_of(port, "/"), 200);
 
+    // Reopening the logs (USR1) after the file was moved away takes stderr along, in
+    // the master and in the worker (nginx's ngx_reopen_files()).
+    ASSERT_EQ(
+        ::rename(server.path("logs/error.log").c_str(), server.path("logs/error.log.1").c_str()),
+        0);
+    EXPECT_EQ(fd_target(master, 2), server.path("logs/error.log.1"));
+    const RunResult reopen = server.run_with_conf({"-s", "reopen"}, 5s);
+    EXPECT_EQ(reopen.exit_code(), 0) << reopen.err;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            return fd_target(master, 2) == server.path("logs/error.log") &&
+                   fd_target(workers[0], 2) == server.path("logs/error.log");
+        },
+        5s))
+        << "master stderr -> " << fd_target(master, 2) << ", worker stderr -> "
+        << fd_target(workers[0], 2);
+
     const RunResult quit = server.run_with_conf({"-s", "quit"}, 5s);
     EXPECT_EQ(quit.exit_code(), 0) << quit.err;
     EXPECT_TRUE(wait_reaped(master, 10s)) << "the master did not exit after -s quit";
