@@ -37,8 +37,12 @@ TEST(List, PushPopAndUnlinkKeepOrder) {
     EXPECT_EQ(values(list), (std::vector<int>{0, 2, 3}));
     list.push_front(&items[1].node);
     EXPECT_EQ(values(list), (std::vector<int>{1, 0, 2, 3}));
-    EXPECT_EQ(Item::of(list.pop_front())->value, 1);
-    EXPECT_EQ(Item::of(list.back())->value, 3);
+    auto* first = list.pop_front();
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(Item::of(first)->value, 1);
+    auto* last = list.back();
+    ASSERT_NE(last, nullptr);
+    EXPECT_EQ(Item::of(last)->value, 3);
 }
 
 TEST(List, SpliceMovesEverythingAndEmptiesTheSource) {
