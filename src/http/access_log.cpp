@@ -39,8 +39,10 @@ void log_request(Request* r) {
                 continue;
             }
         }
-        std::string line;
-        line.reserve(256);
+        // One buffer per thread, reused: its capacity stays, so a line costs no malloc
+        // once the first lines have been written.
+        static thread_local std::string line;
+        line.clear();
         log.format_text.evaluate(r, line, log.escape);
         line += '\n';
         if (log.buffer != nullptr) {
