@@ -5,6 +5,7 @@
 
 #include "http/variables.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,14 +103,20 @@ struct Fixed {
 const Fixed k_fixed[] = {
     {"remote_addr",
      [](Request* r, const Part&, char* s, std::string_view* v) {
-         const os::SocketAddress a = peer_address(r);
-         if (a.family() == AF_UNIX) {
+         // Formatted into the scratch buffer (INET6_ADDRSTRLEN fits): no malloc.
+         const auto* sa = reinterpret_cast<const sockaddr*>(&r->c->peer.addr);
+         const void* bytes = nullptr;
+         if (sa->sa_family == AF_INET) {
+             bytes = &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
+         } else if (sa->sa_family == AF_INET6) {
+             bytes = &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+         } else {
              return view("unix:", v);
          }
-         const std::string text = a.to_string(false);
-         const std::size_t n = std::min(text.size(), k_scratch);
-         std::memcpy(s, text.data(), n);
-         return view(std::string_view(s, n), v);
+         if (::inet_ntop(sa->sa_family, bytes, s, k_scratch) == nullptr) {
+             return view({}, v);
+         }
+         return view(std::string_view(s), v);
      }},
     {"remote_port",
      [](Request* r, const Part&, char* s, std::string_view* v) {
