@@ -49,6 +49,10 @@ protected:
             "        }\n"
             "        location /ret/ { return 200 \"uri=$uri a=$arg_a ${arg_b}x\"; }\n"
             "        location /go/ { return 302 http://other.test$request_uri; }\n"
+            "        location /paths/ {\n"
+            "            alias data/;\n"
+            "            return 200 \"$document_root|$request_filename\";\n"
+            "        }\n"
             "    }\n"
             "    server {\n" +
             listen +
@@ -121,6 +125,11 @@ TEST_F(HttpVariablesTest, ReturnTextsExpandVariables) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 302);
     EXPECT_EQ(r->header_or("Location"), "http://other.test/go/p?q=1");
+}
+
+TEST_F(HttpVariablesTest, DocumentRootAndRequestFilenameFollowTheAlias) {
+    const std::string data = server_->prefix() + "data/";
+    EXPECT_EQ(body("/paths/x/y.txt"), data + "|" + data + "x/y.txt");
 }
 
 TEST_F(HttpVariablesTest, LogFormatsWriteRequestVariablesEscaped) {
