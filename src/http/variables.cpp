@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <span>
 
 #include "event/loop.hpp"
 #include "http/config.hpp"
@@ -97,11 +98,12 @@ const RequestHead& head(Request* r) {
 // The fixed variables, by name.
 struct Fixed {
     std::string_view name;
+    std::string_view doc;
     Part::Getter get;
 };
 
 const Fixed k_fixed[] = {
-    {"remote_addr",
+    {"remote_addr", "The client's address (`unix:` for a UNIX-domain client).",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          // Formatted into the scratch buffer (INET6_ADDRSTRLEN fits): no malloc.
          const auto* sa = reinterpret_cast<const sockaddr*>(&r->c->peer.addr);
@@ -118,26 +120,28 @@ const Fixed k_fixed[] = {
          }
          return view(std::string_view(s), v);
      }},
-    {"remote_port",
+    {"remote_port", "The client's port.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          const os::SocketAddress a = peer_address(r);
          return a.family() == AF_UNIX ? view({}, v) : number(a.port(), s, v);
      }},
-    {"remote_user", [](Request*, const Part&, char*, std::string_view* v) { return view({}, v); }},
-    {"server_port",
+    {"remote_user", "The user of basic authentication: never set (no auth module), logged as `-`.",
+     [](Request*, const Part&, char*, std::string_view* v) { return view({}, v); }},
+    {"server_port", "The port of the listening socket that accepted the connection.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return number(r->hc->address->local.port(), s, v);
      }},
-    {"server_name", [](Request* r, const Part&, char*,
-                       std::string_view* v) { return view(server_name(r), v); }},
-    {"server_protocol", [](Request* r, const Part&, char*,
-                           std::string_view* v) { return view(head(r).protocol, v); }},
-    {"scheme", [](Request*, const Part&, char*, std::string_view* v) { return view("http", v); }},
-    {"host",
+    {"server_name", "The first `server_name` of the virtual server.",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(server_name(r), v); }},
+    {"server_protocol", "The request's protocol: `HTTP/1.0` or `HTTP/1.1`.",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).protocol, v); }},
+    {"scheme", "`http`.",
+     [](Request*, const Part&, char*, std::string_view* v) { return view("http", v); }},
+    {"host", "The Host header (lowercased), else the first `server_name`.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          return view(!head(r).host.empty() ? head(r).host : server_name(r), v);
      }},
-    {"hostname",
+    {"hostname", "The machine's host name.",
      [](Request*, const Part&, char*, std::string_view* v) {
          static const std::string name = [] {
              char buf[256] = {};
@@ -146,83 +150,91 @@ const Fixed k_fixed[] = {
          }();
          return view(name, v);
      }},
-    {"request", [](Request* r, const Part&, char*,
-                   std::string_view* v) { return view(head(r).request_line, v); }},
-    {"request_method", [](Request* r, const Part&, char*,
-                          std::string_view* v) { return view(head(r).method_name, v); }},
-    {"request_uri", [](Request* r, const Part&, char*,
-                       std::string_view* v) { return view(head(r).unparsed_uri, v); }},
-    {"uri", [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
-    {"document_uri",
+    {"request", "The request line as received.",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(head(r).request_line, v);
+     }},
+    {"request_method", "The method.",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(head(r).method_name, v);
+     }},
+    {"request_uri", "The URI as received, with its arguments.",
+     [](Request* r, const Part&, char*, std::string_view* v) {
+         return view(head(r).unparsed_uri, v);
+     }},
+    {"uri", "The normalised path (decoded, dot segments resolved), changed by internal redirects.",
      [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
-    {"args", [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
-    {"query_string",
+    {"document_uri", "Same as `$uri`.",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
+    {"args", "The arguments (after `?`).",
      [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
-    {"is_args",
+    {"query_string", "Same as `$args`.",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
+    {"is_args", "`?` when there are arguments, else empty.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          *v = head(r).args.empty() ? "" : "?";
          return true;
      }},
-    {"content_length",
+    {"content_length", "The Content-Length request header.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          return view(head(r).value(KnownHeader::content_length), v);
      }},
-    {"content_type",
+    {"content_type", "The Content-Type request header.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          return view(head(r).value(KnownHeader::content_type), v);
      }},
-    {"status",
+    {"status", "The response status, three digits.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          const int len = std::snprintf(s, k_scratch, "%03d", r->status);
          *v = std::string_view(s, static_cast<std::size_t>(len));
          return true;
      }},
-    {"body_bytes_sent",
+    {"body_bytes_sent", "Bytes of the response body sent so far.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          const std::uint64_t sent = r->c->sent - r->start_sent;
          return number(sent > r->head_len ? sent - r->head_len : 0, s, v);
      }},
-    {"bytes_sent",
+    {"bytes_sent", "Bytes sent to the client for this response, head included.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return number(r->c->sent - r->start_sent, s, v);
      }},
-    {"request_length",
+    {"request_length", "Bytes of the request: line, headers and body.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return number(r->request_length, s, v);
      }},
-    {"request_time",
+    {"request_time", "Seconds since the request's first byte, with milliseconds.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return seconds_msec(r->c->loop->time().msec() - r->start_msec, s, v);
      }},
-    {"msec",
+    {"msec", "The current time in seconds, with milliseconds.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return seconds_msec(r->c->loop->time().wall_msec(), s, v);
      }},
-    {"time_local",
+    {"time_local", "The local time in the Common Log Format.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          return view(r->c->loop->time().access_log_time(), v);
      }},
-    {"time_iso8601",
+    {"time_iso8601", "The local time in ISO 8601.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          return view(r->c->loop->time().iso8601(), v);
      }},
-    {"pid",
+    {"pid", "The worker's process id.",
      [](Request*, const Part&, char* s, std::string_view* v) {
          return number(static_cast<std::uint64_t>(::getpid()), s, v);
      }},
-    {"connection",
+    {"connection", "The connection's serial number.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return number(r->c->number, s, v);
      }},
-    {"connection_requests",
+    {"connection_requests", "How many requests this connection has made so far.",
      [](Request* r, const Part&, char* s, std::string_view* v) {
          return number(r->c->requests, s, v);
      }},
-    {"nginx_version",
+    {"nginx_version", "evserve's version (for configurations written for nginx).",
      [](Request*, const Part&, char*, std::string_view* v) { return view(version(), v); }},
-    {"evserve_version",
+    {"evserve_version", "evserve's version.",
      [](Request*, const Part&, char*, std::string_view* v) { return view(version(), v); }},
-    {"document_root",
+    {"document_root", "The `root` or `alias` of the request's location, variables evaluated.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          if (r->loc == nullptr) {
              return view({}, v);
@@ -236,6 +248,7 @@ const Fixed k_fixed[] = {
          return view(in_arena(r, root), v);
      }},
     {"request_filename",
+     "The file the URI maps to: root + URI, or the alias + what follows the location's prefix.",
      [](Request* r, const Part&, char*, std::string_view* v) {
          if (r->loc == nullptr) {
              return view({}, v);
@@ -252,10 +265,14 @@ bool gauge(Request* r, const Part&, char* s, std::string_view* v) {
 }
 
 const Fixed k_gauges[] = {
-    {"connections_active", gauge<&event::ConnectionStats::active>},
-    {"connections_reading", gauge<&event::ConnectionStats::reading>},
-    {"connections_writing", gauge<&event::ConnectionStats::writing>},
-    {"connections_waiting", gauge<&event::ConnectionStats::waiting>},
+    {"connections_active", "stub_status's active connections, server-wide.",
+     gauge<&event::ConnectionStats::active>},
+    {"connections_reading", "Connections reading a request head, server-wide.",
+     gauge<&event::ConnectionStats::reading>},
+    {"connections_writing", "Connections writing a response, server-wide.",
+     gauge<&event::ConnectionStats::writing>},
+    {"connections_waiting", "Idle keepalive connections, server-wide.",
+     gauge<&event::ConnectionStats::waiting>},
 };
 
 bool http_header(Request* r, const Part& p, char*, std::string_view* v) {
@@ -322,13 +339,16 @@ bool named_capture(Request* r, const Part& p, char*, std::string_view* v) {
 
 struct Prefixed {
     std::string_view prefix;
+    std::string_view doc;
     Part::Getter get;
 };
 
 const Prefixed k_prefixed[] = {
-    {"http_", http_header},
-    {"arg_", query_arg},
-    {"cookie_", cookie},
+    {"http_", "A request header: `$http_user_agent` is User-Agent (lowercase, `-` as `_`).",
+     http_header},
+    {"arg_", "An argument: `$arg_page` is the value of the first `page=` (name without case).",
+     query_arg},
+    {"cookie_", "A cookie: `$cookie_sid` is the value of `sid` in the Cookie headers.", cookie},
 };
 
 bool is_name_char(char ch) {
@@ -531,6 +551,30 @@ std::string map_uri_to_path(Request* r, std::string_view uri) {
     }
     path.append(uri);
     return path;
+}
+
+std::string variables_markdown() {
+    std::string out =
+        "\n## Variables\n\n"
+        "Usable in `root`, `alias`, `return`, `log_format` and `access_log if=`; an unknown "
+        "name is a configuration error. A variable with no value is empty (`-` in an access "
+        "log line, nothing with `escape=json`).\n\n"
+        "| variable | value |\n|---|---|\n";
+    for (std::span<const Fixed> table :
+         {std::span<const Fixed>(k_fixed), std::span<const Fixed>(k_gauges)}) {
+        for (const Fixed& f : table) {
+            out.append("| `$").append(f.name).append("` | ").append(f.doc).append(" |\n");
+        }
+    }
+    for (const Prefixed& p : k_prefixed) {
+        out.append("| `$").append(p.prefix).append("NAME` | ").append(p.doc).append(" |\n");
+    }
+    out +=
+        "| `$1`..`$9` | The groups of the last regular expression with groups that matched "
+        "(the location's, else the server name's). |\n"
+        "| `$NAME` | A named group `(?<NAME>...)` of a location's or server name's regular "
+        "expression. |\n";
+    return out;
 }
 
 bool is_known_variable(std::string_view name) {

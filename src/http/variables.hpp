@@ -79,6 +79,9 @@ struct Text::Part {
 // Variables in root/alias are evaluated for `r`.
 std::string map_uri_to_path(Request* r, std::string_view uri);
 
+// The reference of the variables, in Markdown (a section of docs/DIRECTIVES.md).
+std::string variables_markdown();
+
 // Whether `name` is a variable evserve knows without any regex ($uri, $http_host...).
 bool is_known_variable(std::string_view name);
 
