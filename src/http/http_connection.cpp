@@ -247,13 +247,21 @@ void init_connection(Connection* c) {
     c->read.handler = wait_request_handler;
     c->write.handler = empty_handler;
 
-    loop.add_timer(&c->read, default_server(hc).client_header_timeout);
-    loop.pool().set_reusable(c, true);
     if (c->read.ready) {
-        // Deferred accept: the request is already there.
-        loop.post(&c->read);
+        // Deferred accept: the request is already there, so read it now, as nginx
+        // does. No header timer and no place in the reusable queue yet: most such
+        // connections are answered before this returns, and one that turns out to
+        // have nothing to read gets both when its recv() says EAGAIN. A worker that
+        // holds the accept mutex posts instead, to release the mutex sooner.
+        if (loop.accept_mutex_held()) {
+            loop.post(&c->read);
+        } else {
+            wait_request_handler(&c->read);
+        }
         return;
     }
+    loop.add_timer(&c->read, default_server(hc).client_header_timeout);
+    loop.pool().set_reusable(c, true);
     if (loop.handle_read_event(&c->read) != core::Status::ok) {
         close_http_connection(c);
     }
@@ -300,6 +308,12 @@ void wait_request_handler(Event* rev) {
             // An idle connection keeps no buffer.
             put_buffer(hc->buffer, hc->buffer_size);
             hc->buffer = nullptr;
+        }
+        if (!rev->timer_set) {
+            // A deferred accept that found nothing to read (the kernel hands such a
+            // connection over once TCP_DEFER_ACCEPT's time is up): now it waits.
+            c->loop->add_timer(rev, default_server(hc).client_header_timeout);
+            c->loop->pool().set_reusable(c, true);
         }
         if (c->loop->handle_read_event(rev) != core::Status::ok) {
             close_http_connection(c);
@@ -679,6 +693,17 @@ void discarding_body_handler(Event* rev) {
 
 }  // namespace
 
+bool input_left(const Request* r) {
+    if (!r->body_done || r->tail_len > 0) {
+        return true;
+    }
+    if (r->len > r->parser.consumed() + r->body_in_buffer) {
+        return true;  // pipelined bytes, or what a request refused half-way left unread
+    }
+    const Event& rev = r->c->read;
+    return rev.ready && !rev.eof;
+}
+
 void response_sent(Request* r) {
     log_request(r);
     if (r->keepalive && g_exiting) {
@@ -693,9 +718,12 @@ void response_sent(Request* r) {
         discarding_body_handler(&r->c->read);
     } else if (r->keepalive) {
         set_keepalive(r);
-    } else if (!r->body_done) {
+    } else if (input_left(r) ||
+               (r->loc != nullptr ? *r->loc : r->server->location).lingering_close ==
+                   LingeringClose::always) {
         lingering_close(r);
     } else {
+        // Nothing unread: close at once, as nginx does (no RST can come of it).
         close_http_connection(r->c);
     }
 }

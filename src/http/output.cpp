@@ -209,7 +209,19 @@ void send_response(Request* r) {
             // or when it is smaller than postpone_output, it is not pushed as a packet
             // of its own but leaves with the file's first bytes (MSG_MORE: the kernel
             // holds it for the sendfile() that follows, without a setsockopt()).
-            if (file_follows && (loc.tcp_nopush || pending < loc.postpone_output)) {
+            //
+            // The last bytes of a response after which the connection closes go the
+            // same way: close() (or lingering close's shutdown()) follows at once and
+            // sends its FIN in the packet that carries them, so the client gets one
+            // packet and answers with one, as nginx's corked close does. Not when
+            // close() would reset the connection (unread input with lingering_close
+            // off): a reset drops what is still held.
+            const bool closes_after =
+                !r->keepalive && !file_follows &&
+                (r->file_mem != nullptr || r->use_sendfile || r->file_pos >= r->file_end) &&
+                (loc.lingering_close != LingeringClose::off || !input_left(r));
+            if ((file_follows && (loc.tcp_nopush || pending < loc.postpone_output)) ||
+                closes_after) {
                 n = event::writev_more(c, iov, count);
             } else {
                 n = event::writev(c, iov, count);

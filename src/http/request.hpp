@@ -156,6 +156,10 @@ void close_timed_out_connection(event::Connection* c);
 void log_conn(event::Connection* c, core::LogLevel level, int err, const char* text);
 core::Status discard_body(Request* r);  // ok once the whole request body is read
 void response_sent(Request* r);         // the writer finished: log, then keepalive or close
+// Whether the client may have sent bytes not read yet (the rest of the body, bytes
+// after the request, a socket not known to be drained): closing then would reset the
+// connection, so a closing response ends with lingering close instead.
+bool input_left(const Request* r);
 bool worker_exiting();
 void finalize_request(Request* r, int status);        // status 0: the response is set up
 inline constexpr int k_close_without_response = 444;  // nginx's non-standard "return 444"
