@@ -191,6 +191,7 @@ error_log logs/error.log warn;
 pid logs/evserve.pid;
 events {
     worker_connections $slots;
+    multi_accept on;
 }
 http {
     default_type application/octet-stream;
@@ -201,7 +202,7 @@ http {
     keepalive_requests 1000000;
 $([ "$cache" = yes ] && echo "    open_file_cache max=1000 inactive=20s;")
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port deferred;
         server_name localhost;
         location / {
             root $tmp/html;
@@ -223,6 +224,7 @@ error_log $dir/error.log warn;
 pid $dir/nginx.pid;
 events {
     worker_connections $slots;
+    multi_accept on;
 }
 http {
     default_type application/octet-stream;
@@ -234,7 +236,7 @@ http {
     open_file_cache max=1000 inactive=20s;
     client_body_temp_path $dir/body;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port deferred;
         server_name localhost;
         location / {
             root $tmp/html;
@@ -244,6 +246,13 @@ http {
 EOF
 }
 
+# The accept strategy is the same everywhere: h2o 2.2 always sets TCP_DEFER_ACCEPT
+# (1 s) on its listeners and accepts until EAGAIN, lighttpd accepts in a loop until
+# EAGAIN too; so evserve and nginx listen `deferred` with `multi_accept on`, and
+# lighttpd gets server.defer-accept = 1. Without it, the three that do not defer wake
+# once for the handshake and once more for the request of every new connection
+# (see docs/BENCHMARKS.md, "The close path").
+#
 # lighttpd is one process; server.max-worker forks that many copies of it
 # (lighttpd calls it experimental). No mod_accesslog: no access log. Its error log
 # is stderr, which lands in $tmp/lighttpd.out (lighttpd opens a log file only
@@ -257,6 +266,7 @@ write_lighttpd_conf() {
         echo "server.port = $port"
         echo "server.event-handler = \"linux-sysepoll\""
         echo "server.network-backend = \"sendfile\""
+        echo "server.defer-accept = 1"
         echo "server.max-fds = $nofile"
         echo "server.max-connections = $slots"
         echo "server.max-keep-alive-requests = 65535"
