@@ -165,12 +165,21 @@ private:
     static void on_readable(event::Event* ev) {
         auto* self = static_cast<Watcher*>(event::connection_of(ev)->data);
         ev->ready = 0;
-        self->drain();
+        if (!self->drain()) {
+            // More is queued: go on next turn, after the connections had theirs. A
+            // directory that never stops changing (a log written next to the root)
+            // must not keep the worker here.
+            ev->ready = 1;
+            self->loop_->post(ev, event::PostedQueue::next);
+        }
     }
 
-    void drain() {
+    // Reads and handles at most k_max_reads buffers of events; false when it stopped
+    // with events left to read.
+    bool drain() {
+        static constexpr int k_max_reads = 8;
         alignas(inotify_event) char buf[8192];
-        for (;;) {
+        for (int reads = 0; reads < k_max_reads; ++reads) {
             const ssize_t n = ::read(fd_, buf, sizeof(buf));
             if (n <= 0) {
                 if (n < 0 && errno == EINTR) {
@@ -179,7 +188,7 @@ private:
                 if (n < 0 && errno != EAGAIN) {
                     loop_->log().write(LogLevel::alert, errno, "read() inotify failed");
                 }
-                return;
+                return true;
             }
             for (ssize_t pos = 0; pos < n;) {
                 const auto* e = reinterpret_cast<const inotify_event*>(buf + pos);
@@ -187,6 +196,7 @@ private:
                 handle(*e);
             }
         }
+        return false;
     }
 
     void handle(const inotify_event& e) {

@@ -125,6 +125,20 @@ TEST_F(HttpFileCacheTest, ModifiedFileIsServedFreshAtOnce) {
     }
 }
 
+// More changes than one turn reads (8 x 8 KiB of inotify events): the rest is read in
+// the following turns, without a new change to wake the worker, and none is lost.
+TEST_F(HttpFileCacheTest, AFloodOfChangesIsReadInTurnsAndNoneIsLost) {
+    ASSERT_TRUE(server_->write("html/flood/target.txt", "before\n"));
+    ASSERT_EQ(body_of("/flood/target.txt"), "before\n");
+    for (int i = 0; i < 1000; ++i) {
+        ASSERT_TRUE(server_->write("html/flood/file-with-a-longer-name-" + std::to_string(i), "x"));
+    }
+    // Last in the queue; nothing changes after it.
+    ASSERT_TRUE(server_->write("html/flood/target.txt", "after\n"));
+    EXPECT_TRUE(wait_until([] { return body_of("/flood/target.txt") == "after\n"; }, 5s))
+        << body_of("/flood/target.txt");
+}
+
 TEST_F(HttpFileCacheTest, ReplaceByRenameIsServedFreshAtOnce) {
     HttpClient c(port_);
     for (int i = 0; i < 20; ++i) {
