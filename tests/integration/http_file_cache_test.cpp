@@ -130,11 +130,18 @@ TEST_F(HttpFileCacheTest, ModifiedFileIsServedFreshAtOnce) {
 TEST_F(HttpFileCacheTest, AFloodOfChangesIsReadInTurnsAndNoneIsLost) {
     ASSERT_TRUE(server_->write("html/flood/target.txt", "before\n"));
     ASSERT_EQ(body_of("/flood/target.txt"), "before\n");
-    for (int i = 0; i < 1000; ++i) {
-        ASSERT_TRUE(server_->write("html/flood/file-with-a-longer-name-" + std::to_string(i), "x"));
+    // The worker is stopped meanwhile, so that the whole flood waits in the queue.
+    const pid_t w = worker();
+    ASSERT_GT(w, 0);
+    ASSERT_EQ(::kill(w, SIGSTOP), 0);
+    bool written = true;
+    for (int i = 0; i < 1000 && written; ++i) {
+        written = server_->write("html/flood/file-with-a-longer-name-" + std::to_string(i), "x");
     }
     // Last in the queue; nothing changes after it.
-    ASSERT_TRUE(server_->write("html/flood/target.txt", "after\n"));
+    written = written && server_->write("html/flood/target.txt", "after\n");
+    ASSERT_EQ(::kill(w, SIGCONT), 0);
+    ASSERT_TRUE(written);
     EXPECT_TRUE(wait_until([] { return body_of("/flood/target.txt") == "after\n"; }, 5s))
         << body_of("/flood/target.txt");
 }
