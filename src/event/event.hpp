@@ -22,7 +22,9 @@ using EventHandler = void (*)(Event* ev);
 
 struct Event {
     // The fields dispatch touches come first, with the flags, so that one cache
-    // line serves an event's delivery; the list nodes follow.
+    // line serves an event's delivery; the list nodes follow, the timer node first:
+    // an idle timeout refreshed per read then stays in the connection's first line
+    // (see Connection), while the posted node, used far less, may spill over.
     void* data = nullptr;  // the owner: a Connection for I/O events
     EventHandler handler = nullptr;
     std::uint32_t deadline = 0;  // 32-bit msec; compared wraparound-safe
