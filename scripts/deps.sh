@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build=(g++ cmake ninja-build make pkg-config libgtest-dev libgmock-dev libpcre2-dev)
-test=(curl python3 strace)
+test=(curl python3 python3-prometheus-client strace)
 bench=(libevent-dev libev-dev libuv1-dev libbenchmark-dev strace wrk nginx-light lighttpd h2o
        python3-matplotlib)
 fuzz=(clang libclang-rt-14-dev)

@@ -16,10 +16,12 @@
 #include "event/loop.hpp"
 #include "http/access_log.hpp"
 #include "http/request.hpp"
+#include "http/status_page.hpp"
 
 namespace evs::http {
 
 void log_request(Request* r) {
+    count_response(r);  // every finished request, whether or not it is logged
     if (r->loc == nullptr || r->loc->access_log_off) {
         // A request that failed before its location was known goes to the server's
         // logs, as nginx logs a 400 in the server's context.

@@ -294,10 +294,18 @@ optional<Error> set_return(Applier&, const Node& node, const Directive&, void* p
     return compile_return_text(node, loc);
 }
 
+// stub_status; nginx before 1.7.5 wanted an argument (`stub_status on;`) and still
+// takes any word there and ignores it, so old configurations keep working.
+optional<Error> set_stub_status(Applier&, const Node&, const Directive&, void* p) {
+    static_cast<LocationConfig*>(p)->stub_status = true;
+    return std::nullopt;
+}
+
 constexpr conf::EnumValue k_ims_values[] = {{"off", 0}, {"exact", 1}, {"before", 2}};
 constexpr conf::EnumValue k_lingering_values[] = {{"off", 0}, {"on", 1}, {"always", 2}};
 constexpr conf::EnumValue k_autoindex_formats[] = {
     {"html", 0}, {"xml", 1}, {"json", 2}, {"jsonp", 3}};
+constexpr conf::EnumValue k_status_formats[] = {{"nginx", 0}, {"prometheus", 1}};
 
 constexpr Directive k_http_directives[] = {
     {"server",
@@ -451,6 +459,22 @@ constexpr Directive k_location_directives[] = {
      "off",
      {},
      "Times in HTML listings in the server's time zone rather than GMT."},
+    {"stub_status",
+     conf::k_server | conf::k_location,
+     conf::k_noargs | conf::k_take1,
+     {set_stub_status},
+     {},
+     "[on]",
+     "Answers requests with the server's connection and request counters (nginx's "
+     "stub_status page; an argument, as in `stub_status on;`, is accepted and ignored)."},
+    {"status_format",
+     conf::k_server | conf::k_location,
+     conf::k_take1,
+     conf::enum_slot<&LocationConfig::status_format, k_status_formats>,
+     "nginx",
+     {},
+     "(evserve) The stub_status page's format: nginx's text, or the Prometheus text format "
+     "with response counts per status, bytes sent, file I/O and per-worker counters."},
     {"allow",
      k_hsl,
      conf::k_take1 | conf::k_repeatable,

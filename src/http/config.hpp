@@ -26,6 +26,7 @@
 #include "http/autoindex.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/regex.hpp"
+#include "http/status_page.hpp"
 #include "http/variables.hpp"
 #include "os/address.hpp"
 
@@ -96,6 +97,8 @@ struct LocationConfig {
     bool autoindex_exact_size = true;
     AutoindexFormat autoindex_format = AutoindexFormat::html;
     bool autoindex_localtime = false;
+    bool stub_status = false;  // not inherited: nginx's content handler is per block
+    StatusFormat status_format = StatusFormat::nginx;
 
     // Who may ask (allow/deny, in order); inherited whole when a block has none.
     std::vector<AccessRule> access_rules;

@@ -17,6 +17,7 @@
 #include "http/open_file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/status_page.hpp"
 
 namespace evs::http {
 
@@ -508,6 +509,10 @@ void internal_redirect(Request* r, std::string_view uri) {
     }
     if (!check_access(r)) {
         return;  // 403, after `return` as nginx's access phase follows its rewrite phase
+    }
+    if (r->loc->stub_status) {
+        status_handler(r);
+        return;
     }
     static_handler(r);
 }

@@ -17,6 +17,7 @@
 #include "event/thread_pool.hpp"
 #include "http/access_log.hpp"
 #include "http/http_connection.hpp"
+#include "http/status_page.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
 
@@ -294,6 +295,11 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     me.pid.store(::getpid(), std::memory_order_relaxed);
     loop.set_stats(&zone->server, &me.stats);
     loop.set_server_counters(&zone->responses, &zone->file_io);
+    std::vector<http::WorkerSlot> slots;
+    for (const SharedZoneLayout::Worker& w : zone->workers) {
+        slots.push_back({&w.pid, &w.stats});
+    }
+    http::set_worker_slots(slots);  // the Prometheus page lists every worker's counters
 
     const unsigned workers = cycle.main.master_process ? cycle.main.worker_processes : 1;
     SharedAcceptMutex mutex(&zone->accept_mutex, ::getpid());
