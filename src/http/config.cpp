@@ -224,6 +224,71 @@ optional<Error> set_keepalive_timeout(Applier&, const Node& node, const Directiv
     return std::nullopt;
 }
 
+// aio on | off | threads[=pool];
+optional<Error> set_aio(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const std::string& value = node.args[1];
+    if (value == "off") {
+        loc->aio = AioMode::off;
+    } else if (value == "on") {
+        loc->aio = AioMode::native;
+    } else if (value == "threads") {
+        loc->aio = AioMode::threads;
+        loc->aio_thread_pool = "default";
+    } else if (value.starts_with("threads=") && value.size() > 8) {
+        loc->aio = AioMode::threads;
+        loc->aio_thread_pool = value.substr(8);
+    } else {
+        return node.error("invalid value \"" + value + "\" in \"aio\" directive");
+    }
+    loc->aio_source = std::string(node.file) + ":" + std::to_string(node.line);
+    return std::nullopt;
+}
+
+// directio size | off;
+optional<Error> set_directio(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    if (node.args[1] == "off") {
+        loc->directio = -1;
+        return std::nullopt;
+    }
+    const auto size = conf::parse_size(node.args[1]);
+    if (!size || *size > static_cast<std::uint64_t>(INT64_MAX)) {
+        return conf::invalid_value_error(node);
+    }
+    loc->directio = static_cast<std::int64_t>(*size);
+    return std::nullopt;
+}
+
+// directio_alignment size; a power of two, as O_DIRECT wants buffers and offsets
+// aligned to it (nginx takes any size and fails at the first read).
+optional<Error> set_directio_alignment(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const auto size = conf::parse_size(node.args[1]);
+    if (!size) {
+        return conf::invalid_value_error(node);
+    }
+    if (*size == 0 || (*size & (*size - 1)) != 0 || *size > 1024 * 1024) {
+        return node.error("\"directio_alignment\" must be a power of two up to 1m");
+    }
+    loc->directio_alignment = *size;
+    return std::nullopt;
+}
+
+// output_buffers number size;
+optional<Error> set_output_buffers(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const auto number = conf::parse_number(node.args[1]);
+    const auto size = conf::parse_size(node.args[2]);
+    if (!number || *number == 0 || *number > 1024 || !size || *size == 0 ||
+        *number * *size > 1024 * 1024 * 1024) {
+        return conf::invalid_value_error(node);
+    }
+    loc->output_buffers_number = static_cast<std::uint32_t>(*number);
+    loc->output_buffers_size = *size;
+    return std::nullopt;
+}
+
 // open_file_cache max=N [inactive=time] | off;
 optional<Error> set_open_file_cache(Applier&, const Node& node, const Directive&, void* p) {
     auto* loc = static_cast<LocationConfig*>(p);
@@ -524,6 +589,39 @@ constexpr Directive k_location_directives[] = {
      "1460",
      {},
      "Hold back output smaller than this until there is more."},
+    {"aio",
+     k_hsl,
+     conf::k_take1,
+     {set_aio},
+     "off",
+     "on | off | threads[=pool]",
+     "Read files that are not sent with sendfile without blocking the worker: on is Linux "
+     "native AIO (io_submit; without directio the kernel still blocks in it), threads a "
+     "thread pool."},
+    {"directio",
+     k_hsl,
+     conf::k_take1,
+     {set_directio},
+     "off",
+     "size | off",
+     "Files of at least this size are read with O_DIRECT (bypassing the page cache) into "
+     "aligned buffers, and never with sendfile."},
+    {"directio_alignment",
+     k_hsl,
+     conf::k_take1,
+     {set_directio_alignment},
+     "512",
+     "size",
+     "The alignment of O_DIRECT reads (4k for XFS); unaligned heads and tails of a range "
+     "are read synchronously."},
+    {"output_buffers",
+     k_hsl,
+     conf::k_take2,
+     {set_output_buffers},
+     "2 32k",
+     "number size",
+     "The buffers a file is read into when it is not sent with sendfile (one read fills "
+     "number times size bytes)."},
     {"open_file_cache",
      k_hsl,
      conf::k_take12,
@@ -722,6 +820,21 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
     if (!seen.contains("keepalive_timeout")) {
         child.keepalive_timeout = parent.keepalive_timeout;
         child.keepalive_header = parent.keepalive_header;
+    }
+    if (!seen.contains("aio")) {
+        child.aio = parent.aio;
+        child.aio_thread_pool = parent.aio_thread_pool;
+        child.aio_source = parent.aio_source;
+    }
+    if (!seen.contains("directio")) {
+        child.directio = parent.directio;
+    }
+    if (!seen.contains("directio_alignment")) {
+        child.directio_alignment = parent.directio_alignment;
+    }
+    if (!seen.contains("output_buffers")) {
+        child.output_buffers_number = parent.output_buffers_number;
+        child.output_buffers_size = parent.output_buffers_size;
     }
     for (auto& nested : child.locations) {
         merge_location(*nested, child, conf::k_location, nested->seen);

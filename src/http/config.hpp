@@ -55,6 +55,8 @@ struct AccessLogConfig {
 };
 
 enum class IfModifiedSince : std::uint8_t { off, exact, before };
+// aio: how file parts are read when they are not sent with sendfile (issue #6).
+enum class AioMode : std::uint8_t { off, native, threads };
 enum class LingeringClose : std::uint8_t { off, on, always };
 
 struct LocationConfig {
@@ -110,6 +112,16 @@ struct LocationConfig {
     bool tcp_nodelay = true;
     std::uint64_t postpone_output = 1460;
     core::Msec send_timeout = 60000;
+
+    // Reading files (http/file_read.hpp): aio, directio (-1: off; files of at least
+    // this size are opened O_DIRECT), directio_alignment, output_buffers.
+    AioMode aio = AioMode::off;
+    std::string aio_thread_pool;  // aio threads[=pool]
+    std::string aio_source;       // "file:line" of that aio directive, for its errors
+    std::int64_t directio = -1;
+    std::uint64_t directio_alignment = 512;
+    std::uint32_t output_buffers_number = 2;
+    std::uint64_t output_buffers_size = 32768;
 
     // open_file_cache (see open_file_cache.hpp): null when off. The cache belongs to
     // the directive, shared by the blocks that inherit it, as in nginx.

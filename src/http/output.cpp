@@ -23,6 +23,7 @@
 
 #include "event/io.hpp"
 #include "event/loop.hpp"
+#include "http/file_read.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -149,7 +150,7 @@ void send_response(Request* r) {
             r->file_pos = r->file_end;
             r->parts_count = 0;
         }
-        r->use_sendfile = loc.sendfile && r->fd >= 0 && r->file_mem == nullptr;
+        r->use_sendfile = loc.sendfile && r->fd >= 0 && r->file_mem == nullptr && !r->directio;
         c->write.handler = write_handler;
     }
 
@@ -162,18 +163,13 @@ void send_response(Request* r) {
     for (;;) {
         if (r->fd >= 0 && r->file_mem == nullptr && !r->use_sendfile &&
             r->file_buf_sent == r->file_buf_len && r->file_pos < r->file_end) {
-            // Read the next part of the file; a small file goes out with the head in
-            // one writev().
-            constexpr std::size_t k_chunk = 32768;
-            if (r->file_buf == nullptr) {
-                r->file_buf = static_cast<char*>(r->arena->allocate(k_chunk, 64));
+            // Read the next part of the file (http/file_read.hpp); a small file goes
+            // out with the head in one writev().
+            const ssize_t got = read_file_part(r, r->file_pos, r->file_end, &r->file_buf);
+            if (got == event::k_io_again) {
+                return;  // the read's completion calls send_response() again
             }
-            const auto want = static_cast<std::size_t>(
-                std::min<off_t>(static_cast<off_t>(k_chunk), r->file_end - r->file_pos));
-            const ssize_t got = ::pread(r->fd, r->file_buf, want, r->file_pos);
             if (got <= 0) {
-                loop.log().write_conn(LogLevel::crit, got < 0 ? errno : 0, c->number, nullptr,
-                                      nullptr, "pread() failed");
                 close_http_connection(c);
                 return;
             }

@@ -11,6 +11,7 @@
 
 #include "event/io.hpp"
 #include "event/loop.hpp"
+#include "http/file_read.hpp"
 #include "http/request.hpp"
 
 namespace evs::http {
@@ -21,7 +22,6 @@ namespace {
 
 // Enough to gather many small ranges per call while keeping the array on the stack.
 constexpr int k_max_iov = 64;
-constexpr std::size_t k_read_chunk = 32768;
 
 bool part_done(const Request* r, const OutputPart& part) {
     if (part.mem != nullptr) {
@@ -62,19 +62,13 @@ void send_parts(Request* r) {
                 break;
             }
             if (r->file_buf_sent == r->file_buf_len && part.file_pos < part.file_end) {
-                if (r->file_buf == nullptr) {
-                    r->file_buf = static_cast<char*>(r->arena->allocate(k_read_chunk, 64));
-                    if (r->file_buf == nullptr) {
-                        close_http_connection(c);
-                        return;
-                    }
+                const ssize_t got = read_file_part(r, part.file_pos, part.file_end, &r->file_buf);
+                if (got == event::k_io_again) {
+                    // The read's completion calls send_response() again, which comes
+                    // back here; what is gathered so far waits for it.
+                    return;
                 }
-                const auto want = static_cast<std::size_t>(std::min<off_t>(
-                    static_cast<off_t>(k_read_chunk), part.file_end - part.file_pos));
-                const ssize_t got = ::pread(r->fd, r->file_buf, want, part.file_pos);
                 if (got <= 0) {
-                    loop.log().write_conn(LogLevel::crit, got < 0 ? errno : 0, c->number, nullptr,
-                                          nullptr, "pread() failed");
                     close_http_connection(c);
                     return;
                 }

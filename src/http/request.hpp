@@ -36,6 +36,7 @@
 namespace evs::http {
 
 struct Request;
+struct FileReadState;  // http/file_read.cpp
 
 struct HttpConnection {
     const ListenGroup* group = nullptr;
@@ -125,6 +126,11 @@ struct Request {
     // the file part goes out from here with the head in one writev().
     const char* file_mem = nullptr;
     bool corked = false;  // tcp_nopush: TCP_CORK is on until the response ends
+    // How file parts are read when they are not sent with sendfile (http/file_read.hpp):
+    // null until the first read. `directio`: the descriptor is O_DIRECT (directio), so
+    // the file is never sent with sendfile.
+    FileReadState* file_read = nullptr;
+    bool directio = false;
 
     // The request body, read and discarded.
     std::int64_t body_left = 0;

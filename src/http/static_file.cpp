@@ -11,6 +11,7 @@
 
 #include "event/loop.hpp"
 #include "http/autoindex.hpp"
+#include "http/file_read.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/range.hpp"
 #include "http/request.hpp"
@@ -206,6 +207,7 @@ void static_handler(Request* r) {
     r->file_mem = of.body;
     r->file_pos = 0;
     r->file_end = size;
+    prepare_file_read(r, path, size);  // directio
     r->content_length = size;
     r->content_type =
         mime_type(loc, r->uri.substr(r->uri.rfind('/') + 1).find('.') == std::string_view::npos

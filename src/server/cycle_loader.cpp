@@ -34,10 +34,44 @@ void collect_access_logs(http::LocationConfig& loc, std::vector<http::AccessLogC
     }
 }
 
+// aio threads[=pool]: the pool must be declared with thread_pool, except "default",
+// which exists once something uses it (nginx's implicit "thread_pool default
+// threads=32 max_queue=65536").
+bool check_aio_thread_pools(MainConfig& main, const http::LocationConfig& loc, std::string* error) {
+    if (loc.aio == http::AioMode::threads) {
+        const auto declared =
+            std::find_if(main.thread_pools.begin(), main.thread_pools.end(),
+                         [&](const ThreadPoolConfig& p) { return p.name == loc.aio_thread_pool; });
+        if (declared == main.thread_pools.end()) {
+            if (loc.aio_thread_pool != "default") {
+                *error = "unknown thread pool \"" + loc.aio_thread_pool + "\" in " + loc.aio_source;
+                return false;
+            }
+            ThreadPoolConfig pool;
+            pool.name = "default";
+            main.thread_pools.push_back(pool);
+        }
+    }
+    for (const auto& nested : loc.locations) {
+        if (!check_aio_thread_pools(main, *nested, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // The HTTP servers' sockets: one Listening per listen group, or one per worker
 // for a reuseport group (the kernel then spreads connections over the workers).
 bool build_http(Cycle& cycle, std::string* error) {
     http::HttpConfig& http = *cycle.main.http;
+    if (!check_aio_thread_pools(cycle.main, http.defaults.location, error)) {
+        return false;
+    }
+    for (const auto& srv : http.servers) {
+        if (!check_aio_thread_pools(cycle.main, srv->location, error)) {
+            return false;
+        }
+    }
     if (!http::finish_http_config(http, cycle.prefix, error) ||
         !http::build_listen_groups(http, &cycle.http_groups, error)) {
         return false;
