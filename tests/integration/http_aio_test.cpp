@@ -529,6 +529,45 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     server_.expect_no_sanitizer_reports();
 }
 
+// The worker's system calls seen from outside: strace attached to it sees io_submit
+// and io_getevents (the aligned middle of the file), and pread64 only for the
+// unaligned tail.
+TEST_F(AioLoadTest, StraceSeesTheWorkerReadThroughIoSubmitAndIoGetevents) {
+    if (!file_exists("/usr/bin/strace")) {
+        GTEST_SKIP() << "no strace (scripts/deps.sh test installs it)";
+    }
+    start("aio on; directio 512; sendfile off; output_buffers 1 64k;");
+    const std::vector<pid_t> workers = server_.wait_workers(1);
+    ASSERT_EQ(workers.size(), 1u);
+    const pid_t worker = workers.front();
+    const std::string out = server_.path("logs/strace.txt");
+    ChildProcess strace;
+    ASSERT_TRUE(
+        strace.start("/usr/bin/strace", {"-qq", "-e", "trace=io_submit,io_getevents,pread64", "-o",
+                                         out, "-p", std::to_string(worker)}));
+    const auto traced = [&] {
+        const std::string status = read_file("/proc/" + std::to_string(worker) + "/status");
+        const std::size_t at = status.find("TracerPid:");
+        return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
+    };
+    if (!wait_until(traced, 5s)) {
+        GTEST_SKIP() << "strace could not attach (ptrace not permitted here): "
+                     << strace.stderr_text();
+    }
+    HttpClient client(port_);
+    const auto r = get(client, "/f1m7");
+    ASSERT_TRUE(r) << client.error();
+    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+    strace.signal(SIGINT);
+    ASSERT_TRUE(strace.wait(10s).has_value());
+    const std::string calls = read_file(out);
+    // 1 MiB in 64 KiB reads, then the 7-byte tail synchronously.
+    EXPECT_GE(count_of(calls, "io_submit("), 16u) << calls.substr(0, 2000);
+    EXPECT_GE(count_of(calls, "io_getevents("), 1u) << calls.substr(0, 2000);
+    EXPECT_EQ(count_of(calls, "pread64("), 1u) << calls.substr(0, 2000);
+    server_.stop(SIGQUIT);
+}
+
 struct BadDirective {
     const char* directive;
     const char* message;
