@@ -568,6 +568,33 @@ TEST_F(AioLoadTest, StraceSeesTheWorkerReadThroughIoSubmitAndIoGetevents) {
     server_.stop(SIGQUIT);
 }
 
+// A file system that refuses O_DIRECT (procfs here; tmpfs before Linux 6.6): one
+// [warn], then the file is served through the page cache.
+TEST(AioDirectioTest, AFileSystemThatRefusesODirectGetsOneWarningAndTheFileIsServed) {
+    TestServer server;
+    const std::uint16_t port = free_port();
+    ASSERT_TRUE(server.configure(TestServer::config(
+        "    server {\n        listen 127.0.0.1:" + std::to_string(port) +
+        ";\n        location /proc/ { root /; aio on; directio 0; sendfile off; }\n    }\n")));
+    ASSERT_TRUE(server.start());
+    const std::string want = read_file("/proc/sys/kernel/ostype");
+    ASSERT_FALSE(want.empty());
+    for (int i = 0; i < 3; ++i) {
+        const auto r = fetch(port, http_get("/proc/sys/kernel/ostype"));
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+    }
+    ASSERT_TRUE(server.wait_for_text("logs/error.log", "fcntl(O_DIRECT)"));
+    const std::string log = server.error_log();
+    EXPECT_EQ(count_of(log, "[warn]"), 1u) << log;
+    EXPECT_NE(log.find("/proc/sys/kernel/ostype\" failed, the file is read without directio "
+                       "(22: "),
+              std::string::npos)
+        << log;
+    server.stop(SIGQUIT);
+    server.expect_no_sanitizer_reports();
+}
+
 struct BadDirective {
     const char* directive;
     const char* message;
