@@ -8,6 +8,8 @@
 
 #include "core/conf_values.hpp"
 #include "http/access_log.hpp"
+#include "http/error_pages.hpp"
+#include "http/try_files.hpp"
 #include "http/virtual_servers.hpp"
 
 namespace evs::http {
@@ -540,6 +542,40 @@ constexpr Directive k_location_directives[] = {
      {},
      "(evserve) The stub_status page's format: nginx's text, or the Prometheus text format "
      "with response counts per status, bytes sent, file I/O and per-worker counters."},
+    {"try_files",
+     conf::k_server | conf::k_location,
+     conf::k_2more,
+     {set_try_files},
+     {},
+     "file ... uri | file ... =code",
+     "Serves the first of the files that exists (a trailing slash tests for a directory), "
+     "else redirects internally to the last argument (a URI with its own ?args, or @name) "
+     "or answers =code. Variables allowed; not inherited by nested locations, as in nginx."},
+    {"internal",
+     conf::k_location,
+     conf::k_noargs,
+     {set_internal},
+     {},
+     "",
+     "The location serves internal redirects only (error_page, try_files, index); "
+     "requests from clients get 404."},
+    {"error_page",
+     k_hsl,
+     conf::k_2more | conf::k_repeatable,
+     {set_error_page},
+     {},
+     "code ... [=[response]] uri | @name | URL",
+     "The page for these error codes: an internal redirect (the method becomes GET) answered "
+     "with the error's status, =code's, or with = the page's own; a URL gets a 302 (or =301, "
+     "=303, =307, =308)."},
+    {"recursive_error_pages",
+     k_hsl,
+     conf::k_flag,
+     conf::flag_slot<&LocationConfig::recursive_error_pages>,
+     "off",
+     {},
+     "Follow error_page again for an error while serving an error page (still bounded by "
+     "the limit of 10 internal redirects)."},
     {"allow",
      k_hsl,
      conf::k_take1 | conf::k_repeatable,
@@ -807,6 +843,9 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
     if (!child.types) {
         child.types = parent.types;
     }
+    if (!seen.contains("error_page")) {
+        child.error_pages = parent.error_pages;
+    }
     if (child.access_rules.empty()) {
         child.access_rules = parent.access_rules;
     }
@@ -942,6 +981,18 @@ bool finish_location(LocationConfig& loc, const HttpConfig& config, const std::s
         }
         log.format_text = *Text::compile(text, error);
         if (unknown_variable(log.condition_text, names, log.where, error)) {
+            return false;
+        }
+    }
+    if (loc.try_files) {
+        if (auto name = try_files_unknown_capture(*loc.try_files, names)) {
+            *error = "unknown \"" + *name + "\" variable in " + loc.try_files->where;
+            return false;
+        }
+    }
+    if (loc.error_pages) {
+        if (auto name = error_pages_unknown_capture(*loc.error_pages, names)) {
+            *error = "unknown \"" + *name + "\" variable in " + loc.error_pages->where;
             return false;
         }
     }

@@ -37,6 +37,8 @@ struct ServerConfig;
 using MimeTypes = std::map<std::string, std::string, std::less<>>;  // extension -> type
 
 struct AccessLogBuffer;  // http/access_log.hpp
+struct TryFiles;         // http/try_files.hpp
+struct ErrorPages;       // http/error_pages.hpp
 
 struct AccessLogConfig {
     std::string path;                     // resolved; empty for off
@@ -101,6 +103,16 @@ struct LocationConfig {
     bool autoindex_localtime = false;
     bool stub_status = false;  // not inherited: nginx's content handler is per block
     StatusFormat status_format = StatusFormat::nginx;
+
+    // try_files (try_files.hpp): null when the block has none. Not inherited: a
+    // server's try_files serves only requests no location matches, as in nginx.
+    std::shared_ptr<const TryFiles> try_files;
+    bool internal = false;  // `internal`: 404 for requests that were not redirected here
+
+    // error_page (error_pages.hpp): null when none applies; a block with any replaces
+    // the enclosing block's list.
+    std::shared_ptr<const ErrorPages> error_pages;
+    bool recursive_error_pages = false;
 
     // Who may ask (allow/deny, in order); inherited whole when a block has none.
     std::vector<AccessRule> access_rules;

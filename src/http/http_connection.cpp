@@ -14,10 +14,12 @@
 #include "event/io.hpp"
 #include "event/listening.hpp"
 #include "event/loop.hpp"
+#include "http/error_pages.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 #include "http/status_page.hpp"
+#include "http/try_files.hpp"
 
 namespace evs::http {
 
@@ -169,6 +171,9 @@ void wait_request_handler(Event* rev);
 void read_head_handler(Event* rev);
 void start_request(Connection* c);
 void parse_head(Request* r);
+void process_uri(Request* r);
+void log_unfinished(Request* r, int status);
+void take_parsed_line(Request* r);
 
 void set_keepalive(Request* r);
 void lingering_close(Request* r);
@@ -371,7 +376,9 @@ void read_head_handler(Event* rev) {
     Connection* c = event::connection_of(rev);
     Request* r = http_of(c)->request;
     if (rev->timedout) {
+        // Part of a request came: nginx logs it with 408 (and sends nothing).
         log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out");
+        log_unfinished(r, 408);
         close_timed_out_connection(c);
         return;
     }
@@ -380,6 +387,35 @@ void read_head_handler(Event* rev) {
         return;
     }
     parse_head(r);
+}
+
+// A request whose head never arrived whole is logged with `status` (408 for a
+// timeout, 400 for a client that broke off), as nginx's free-request step logs it;
+// nothing is sent.
+void log_unfinished(Request* r, int status) {
+    r->status = status;
+    take_parsed_line(r);
+    log_request(r);
+}
+
+// What the request line gave, for a request that failed later in its head: its
+// arguments ($args) and, once the line is complete, its method (an error page for a
+// HEAD stays without a body).
+void take_parsed_line(Request* r) {
+    const RequestHead& head = r->parser.head();
+    r->args = head.args;
+    if (!head.request_line.empty() && head.method != Method::unknown) {
+        r->method = head.method;
+        r->header_only = head.method == Method::head;
+    }
+}
+
+// The head failed: the response that follows is written under send_timeout, and
+// nothing more is parsed on this connection.
+void end_head(Request* r) {
+    take_parsed_line(r);
+    r->c->loop->del_timer(&r->c->read);
+    r->c->read.handler = responding_read_handler;
 }
 
 // Moves the unfinished line to a large buffer; false when it cannot grow.
@@ -413,12 +449,14 @@ void parse_head(Request* r) {
             break;
         }
         if (status == core::Status::error) {
+            end_head(r);
             log_conn(c, LogLevel::info, 0, std::string(describe(r->parser.error())).c_str());
             r->keepalive = false;
             finalize_request(r, r->parser.status());
             return;
         }
         if (r->len == r->cap && !grow_buffer(r)) {
+            end_head(r);
             r->parser.fail_overflow();
             log_conn(c, LogLevel::info, 0, std::string(describe(r->parser.error())).c_str());
             finalize_request(r, r->parser.status());
@@ -436,6 +474,7 @@ void parse_head(Request* r) {
         if (n <= 0) {
             log_conn(c, LogLevel::info, n < 0 ? errno : 0,
                      "client prematurely closed connection while reading client request headers");
+            log_unfinished(r, 400);  // as nginx: a request broken off is a bad request
             close_http_connection(c);
             return;
         }
@@ -464,28 +503,62 @@ void parse_head(Request* r) {
     if (head.chunked) {
         r->chunked = r->arena->make<ChunkedParser>();
     }
-    internal_redirect(r, r->uri);
+    r->args = head.args;
+    r->method = head.method;
+    process_uri(r);
 }
 
 }  // namespace
 
-void internal_redirect(Request* r, std::string_view uri) {
-    if (++r->redirects > Request::k_max_redirects + 1) {
-        r->c->loop->log().write_conn(
-            LogLevel::error, 0, r->c->number, nullptr, nullptr,
-            "rewrite or internal redirection cycle while processing \"%.*s\"",
-            static_cast<int>(uri.size()), uri.data());
-        finalize_request(r, 500);
+namespace {
+
+// "<text> \"<name>\"" at [error], with the request's context.
+void log_request_error(Request* r, const char* text, std::string_view name) {
+    core::Log& log = r->c->loop->log();
+    if (log.enabled(LogLevel::error)) {
+        log.write_conn(LogLevel::error, 0, r->c->number, request_log_context, r, "%s \"%.*s\"",
+                       text, static_cast<int>(name.size()), name.data());
+    }
+}
+
+// The phases after the location is chosen (nginx's location rewrite, access,
+// try_files and content phases); a named location starts here too.
+void run_location(Request* r, bool server_rewrite) {
+    if (server_rewrite && r->server->location.return_code != 0) {
+        r->loc = &r->server->location;
+        return_handler(r);
         return;
     }
-    r->uri = uri;
+    if (r->loc->return_code != 0) {
+        return_handler(r);
+        return;
+    }
+    if (!check_access(r)) {
+        return;  // 403, after `return` as nginx's access phase follows its rewrite phase
+    }
+    if (!try_files_phase(r)) {
+        return;  // redirected or finalized
+    }
+    if (r->loc->stub_status) {
+        status_handler(r);
+        return;
+    }
+    static_handler(r);
+}
+
+// Chooses the location for r->uri and runs it (nginx's find-config phase).
+void process_uri(Request* r) {
     std::string regex_error;
-    r->loc = find_location(*r->server, uri, r->arena, &r->captures, &regex_error);
+    r->loc = find_location(*r->server, r->uri, r->arena, &r->captures, &regex_error);
     if (r->loc == nullptr) {
         r->c->loop->log().write_conn(LogLevel::alert, 0, r->c->number, request_log_context, r, "%s",
                                      regex_error.c_str());
         r->loc = &r->server->location;
         finalize_request(r, 500);
+        return;
+    }
+    if (r->loc->internal && !r->internal) {
+        finalize_request(r, 404);  // `internal`: not for the client to ask for
         return;
     }
     const RequestHead& head = r->parser.head();
@@ -498,23 +571,49 @@ void internal_redirect(Request* r, std::string_view uri) {
         finalize_request(r, 413);
         return;
     }
-    if (r->server->location.return_code != 0 && r->redirects == 1) {
-        r->loc = &r->server->location;
-        return_handler(r);
+    run_location(r, true);
+}
+
+// Counts an internal redirect: false (and 500) past nginx's limit of 10.
+bool count_redirect(Request* r, const char* text, std::string_view target) {
+    if (++r->redirects > Request::k_max_redirects) {
+        log_request_error(r, text, target);
+        finalize_request(r, 500);
+        return false;
+    }
+    r->internal = true;
+    return true;
+}
+
+}  // namespace
+
+void internal_redirect(Request* r, std::string_view uri) {
+    internal_redirect(r, uri, r->args);
+}
+
+void internal_redirect(Request* r, std::string_view uri, std::string_view args) {
+    if (!count_redirect(r, "rewrite or internal redirection cycle while internally redirecting to",
+                        uri)) {
         return;
     }
-    if (r->loc->return_code != 0) {
-        return_handler(r);
+    r->uri = uri;
+    r->args = args;
+    process_uri(r);
+}
+
+void named_location(Request* r, std::string_view name) {
+    if (!count_redirect(r, "rewrite or internal redirection cycle while redirect to named location",
+                        name)) {
         return;
     }
-    if (!check_access(r)) {
-        return;  // 403, after `return` as nginx's access phase follows its rewrite phase
-    }
-    if (r->loc->stub_status) {
-        status_handler(r);
+    LocationConfig* loc = find_named_location(*r->server, name);
+    if (loc == nullptr) {
+        log_request_error(r, "could not find named location", name);
+        finalize_request(r, 500);
         return;
     }
-    static_handler(r);
+    r->loc = loc;
+    run_location(r, false);
 }
 
 namespace {
@@ -632,29 +731,19 @@ void finalize_request(Request* r, int status) {
         return;
     }
     if (status != 0) {
-        // An error (or special) response: nginx's page, and no keepalive after a
-        // request we could not parse.
-        const bool tokens = r->loc != nullptr ? r->loc->server_tokens : true;
-        r->status = status == 494 ? 400 : status;
-        char* body = static_cast<char*>(r->arena->allocate(512, 1));
-        const std::size_t n = body != nullptr ? error_page(status, tokens, body, 512) : 0;
-        r->mem = body;
-        r->mem_len = n;
-        r->content_type = "text/html";
-        r->content_length = static_cast<std::int64_t>(n);
-        if (r->fd >= 0) {
-            r->fd = -1;  // the arena's cleanup closes it
+        // An error (or special) response: the location's error_page, or nginx's page.
+        // A 304 is no error: nginx's not-modified filter sends it, never error_page.
+        if (status >= 300 && status != 304 && send_error_page(r, status)) {
+            return;
         }
-        r->file_mem = nullptr;
-        r->file_pos = r->file_end = 0;
-        r->parts = nullptr;
-        r->parts_count = 0;
-        if (status >= 400 && status != 404 && status != 403 && status != 405 && status != 416 &&
-            status != 412) {
-            r->keepalive = false;
-        }
-        if (status == 304) {
-            r->header_only = true;
+        prepare_special_response(r, status);
+    } else if (r->err_status != 0) {
+        // The error page's content goes out with the error's status (or error_page's
+        // =code); Last-Modified and ranges belong to a 200 only.
+        r->status = r->err_status;
+        if (r->status != 200) {
+            r->last_modified = -1;
+            r->accept_ranges = false;
         }
     }
     send_response(r);

@@ -89,7 +89,17 @@ struct Request {
     std::string_view uri;    // the normalised path, changed by internal redirects
     Captures captures;       // of the last regex with groups (server name or location)
     Captures host_captures;  // of the regex server name that chose the server
-    int redirects = 0;
+    // The arguments ($args): the request's, replaced by an internal redirect to a URI
+    // with its own (try_files, error_page), as nginx's r->args.
+    std::string_view args;
+    // The method the handlers see: GET after error_page redirects a POST (nginx).
+    Method method = Method::get;
+    int redirects = 0;        // internal redirects so far (nginx's uri_changes, counted up)
+    bool internal = false;    // reached by an internal redirect: `internal` locations serve it
+    bool error_page = false;  // error_page was applied (recursive_error_pages off: no more)
+    // The status the response goes out with whatever the handler says: the error that
+    // error_page redirected for (nginx's r->err_status); 0 keeps the handler's.
+    int err_status = 0;
 
     // The response.
     int status = 0;
@@ -171,7 +181,13 @@ void finalize_request(Request* r, int status);        // status 0: the response 
 inline constexpr int k_close_without_response = 444;  // nginx's non-standard "return 444"
 void send_response(Request* r);                       // renders the head, starts writing
 void send_parts(Request* r);                          // send_response's writer for r->parts
+// An internal redirect to `uri` (index, try_files, error_page): the location is
+// chosen again. The first form keeps the arguments, the second replaces them. More than
+// Request::k_max_redirects redirects end the request with 500, as in nginx.
 void internal_redirect(Request* r, std::string_view uri);
+void internal_redirect(Request* r, std::string_view uri, std::string_view args);
+// To a named location ("@fallback"): its handlers run without a new lookup.
+void named_location(Request* r, std::string_view name);
 
 // The content handlers.
 void static_handler(Request* r);

@@ -95,6 +95,9 @@ public:
     std::size_t element_start() const;
     // Whether the parser is still in the request line (else in the header lines).
     bool in_request_line() const;
+    // Where the request line starts in the buffer (meaningful once it has begun): the
+    // access log's $request for a request that failed or broke off within its line.
+    std::size_t request_start() const { return request_start_; }
     // Whether nothing of the request line or a header line is pending.
     bool between_lines() const;
 

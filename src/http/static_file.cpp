@@ -83,7 +83,7 @@ bool etag_matches(std::string_view list, std::string_view etag, bool weak) {
 void static_handler(Request* r) {
     const RequestHead& head = r->parser.head();
     const LocationConfig& loc = *r->loc;
-    if (head.method != Method::get && head.method != Method::head) {
+    if (r->method != Method::get && r->method != Method::head) {
         finalize_request(r, 405);
         return;
     }
@@ -142,9 +142,9 @@ void static_handler(Request* r) {
     if (of.is_dir) {
         // A directory requested without its slash: nginx's 301 to the slashed URI.
         std::string location = std::string(r->uri) + "/";
-        if (!head.args.empty()) {
+        if (!r->args.empty()) {
             location += "?";
-            location += head.args;
+            location += r->args;
         }
         r->location_header = r->arena->copy(location);
         finalize_request(r, 301);
@@ -172,8 +172,13 @@ void static_handler(Request* r) {
         r->etag = r->arena->copy(std::string_view(etag, static_cast<std::size_t>(n)));
     }
 
-    // Conditional requests (RFC 9110 section 13.2.2 order).
-    if (const Header* h = head.find(KnownHeader::if_match)) {
+    // Conditional requests (RFC 9110 section 13.2.2 order), and below, ranges: for a
+    // 200 only, not for an error page sent with the error's status (nginx's filters
+    // look at the status error_page set).
+    const bool plain = r->err_status == 0 || r->err_status == 200;
+    if (!plain) {
+        // The error page goes out whole.
+    } else if (const Header* h = head.find(KnownHeader::if_match)) {
         if (!etag_matches(h->value, r->etag, false)) {
             finalize_request(r, 412);
             return;
@@ -185,7 +190,9 @@ void static_handler(Request* r) {
             return;
         }
     }
-    if (const Header* h = head.find(KnownHeader::if_none_match)) {
+    if (!plain) {
+        // As above.
+    } else if (const Header* h = head.find(KnownHeader::if_none_match)) {
         if (!r->etag.empty() && etag_matches(h->value, r->etag, true)) {
             r->status = 304;
             finalize_request(r, 304);
@@ -213,7 +220,7 @@ void static_handler(Request* r) {
         mime_type(loc, r->uri.substr(r->uri.rfind('/') + 1).find('.') == std::string_view::npos
                            ? std::string_view{}
                            : r->uri.substr(r->uri.rfind('.') + 1));
-    if (const int status = apply_ranges(r, size, st.st_mtime); status != 0) {
+    if (const int status = plain ? apply_ranges(r, size, st.st_mtime) : 0; status != 0) {
         r->fd = -1;
         finalize_request(r, status);
         return;

@@ -152,7 +152,15 @@ const Fixed k_fixed[] = {
      }},
     {"request", "The request line as received.",
      [](Request* r, const Part&, char*, std::string_view* v) {
-         return view(head(r).request_line, v);
+         if (!head(r).request_line.empty() || r->buf == nullptr) {
+             return view(head(r).request_line, v);
+         }
+         // A request that failed or broke off within its line: what came of it, up
+         // to the end of the line (nginx logs "\x16\x03..." for a TLS hello, too).
+         const std::size_t start = std::min(r->parser.request_start(), r->len);
+         std::string_view line(r->buf + start, r->len - start);
+         line = line.substr(0, line.find_first_of("\r\n"));
+         return view(line, v);
      }},
     {"request_method", "The method.",
      [](Request* r, const Part&, char*, std::string_view* v) {
@@ -166,13 +174,13 @@ const Fixed k_fixed[] = {
      [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
     {"document_uri", "Same as `$uri`.",
      [](Request* r, const Part&, char*, std::string_view* v) { return view(r->uri, v); }},
-    {"args", "The arguments (after `?`).",
-     [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
+    {"args", "The arguments (after `?`); an internal redirect to a URI with its own replaces them.",
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(r->args, v); }},
     {"query_string", "Same as `$args`.",
-     [](Request* r, const Part&, char*, std::string_view* v) { return view(head(r).args, v); }},
+     [](Request* r, const Part&, char*, std::string_view* v) { return view(r->args, v); }},
     {"is_args", "`?` when there are arguments, else empty.",
      [](Request* r, const Part&, char*, std::string_view* v) {
-         *v = head(r).args.empty() ? "" : "?";
+         *v = r->args.empty() ? "" : "?";
          return true;
      }},
     {"content_length", "The Content-Length request header.",
@@ -287,7 +295,7 @@ bool http_header(Request* r, const Part& p, char*, std::string_view* v) {
 // $arg_NAME: the first NAME=value of the arguments, as received (the name compared
 // without case, as nginx does).
 bool query_arg(Request* r, const Part& p, char*, std::string_view* v) {
-    std::string_view args = head(r).args;
+    std::string_view args = r->args;
     while (!args.empty()) {
         const std::size_t amp = args.find('&');
         const std::string_view pair = args.substr(0, amp);
