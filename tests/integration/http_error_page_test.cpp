@@ -30,6 +30,8 @@ protected:
         s.write("html/errors/405.html", "custom 405 page\n");
         s.write("html/errors/gone.html", "gone page\n");
         s.write("html/post/file.txt", "post target\n");
+        s.write("html/errors/494.html", "custom 494 page\n");
+        s.write("html/errors/413.html", "custom 413 page\n");
         const std::string http =
             "    error_page 405 /index.html;\n"
             "    server {\n"
@@ -39,6 +41,7 @@ protected:
             "        server_name localhost;\n"
             "        root html;\n"
             "        error_page 404 /errors/404.html;\n"
+            "        error_page 494 /errors/494.html;\n"
             "        location /errors/ { internal; }\n"
             "        location = /show { return 200 \"uri=$uri args=$args method=$request_method\"; "
             "}\n"
@@ -60,6 +63,11 @@ protected:
             "            error_page 500 /show;\n"
             "        }\n"
             "        location /ret/ { return 404; }\n"
+            "        location /drop/ { error_page 444 /errors/404.html; return 444; }\n"
+            "        location /small/ {\n"
+            "            client_max_body_size 10;\n"
+            "            error_page 413 /errors/413.html;\n"
+            "        }\n"
             "        location /teapot/ { error_page 418 =200 /show; return 418; }\n"
             "    }\n"
             "    server {\n"
@@ -203,6 +211,39 @@ TEST_F(HttpErrorPageTest, HttpLevelListIsInheritedByAServerWithout) {
     ASSERT_TRUE(own.has_value());
     EXPECT_EQ(own->status, 405);
     EXPECT_NE(own->body.find("<title>405 Not Allowed</title>"), std::string::npos) << own->body;
+}
+
+TEST_F(HttpErrorPageTest, HeaderTooLargeMatches494AndIsAnswered400) {
+    const std::string big(9000, 'x');
+    HttpClient c(port_);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(
+        c.send("GET /index.html HTTP/1.1\r\nHost: localhost\r\nX-Big: " + big + "\r\n\r\n"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << c.error();
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body, "custom 494 page\n");
+    EXPECT_EQ(r->header_or("Connection"), "close");
+}
+
+TEST_F(HttpErrorPageTest, TooLargeBodyGetsItsPageAndNoKeepalive) {
+    HttpClient c(port_);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c.send("POST /small/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << c.error();
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->body, "custom 413 page\n");
+    EXPECT_EQ(r->header_or("Connection"), "close");
+}
+
+TEST_F(HttpErrorPageTest, Status444ClosesWithoutAnErrorPage) {
+    HttpClient c(port_);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c.send(http_get("/drop/x")));
+    std::string extra;
+    ASSERT_TRUE(c.wait_closed(5s, &extra));
+    EXPECT_EQ(extra, "");
 }
 
 TEST_F(HttpErrorPageTest, ReturnCodesGoThroughErrorPages) {
