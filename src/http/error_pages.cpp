@@ -126,6 +126,23 @@ void reset_response(Request* r) {
 }
 
 bool send_error_page(Request* r, int status) {
+    switch (status) {
+        case 400:
+        case 413:
+        case 414:
+        case 494:
+        case 495:
+        case 496:
+        case 497:
+        case 500:
+        case 501:
+            // nginx ends keepalive after these whatever page answers them: the rest
+            // of the connection's bytes cannot be trusted (or the server is unwell).
+            r->keepalive = false;
+            break;
+        default:
+            break;
+    }
     const LocationConfig& loc = r->loc != nullptr ? *r->loc : r->server->location;
     if (r->error_page || !loc.error_pages || r->redirects >= Request::k_max_redirects + 1) {
         return false;

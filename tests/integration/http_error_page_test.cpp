@@ -63,6 +63,7 @@ protected:
             "            error_page 500 /show;\n"
             "        }\n"
             "        location /ret/ { return 404; }\n"
+            "        location /fail500/ { error_page 500 /show; try_files /none @nothere; }\n"
             "        location /drop/ { error_page 444 /errors/404.html; return 444; }\n"
             "        location /small/ {\n"
             "            client_max_body_size 10;\n"
@@ -235,6 +236,18 @@ TEST_F(HttpErrorPageTest, TooLargeBodyGetsItsPageAndNoKeepalive) {
     EXPECT_EQ(r->status, 413);
     EXPECT_EQ(r->body, "custom 413 page\n");
     EXPECT_EQ(r->header_or("Connection"), "close");
+}
+
+TEST_F(HttpErrorPageTest, ServerErrorPageEndsKeepalive) {
+    const auto r = get("/fail500/x");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 500);
+    EXPECT_EQ(r->body, "uri=/show args= method=GET");
+    EXPECT_EQ(r->header_or("Connection"), "close");  // nginx: no keepalive after a 500
+    // A 404 page keeps the connection.
+    const auto k = get("/inherit/missing");
+    ASSERT_TRUE(k.has_value());
+    EXPECT_EQ(k->header_or("Connection"), "keep-alive");
 }
 
 TEST_F(HttpErrorPageTest, Status444ClosesWithoutAnErrorPage) {
