@@ -703,6 +703,15 @@ constexpr Directive k_location_directives[] = {
      {},
      "(evserve) Cached files up to this size keep their bytes in memory and go out with the "
      "head in one writev() (0: never)."},
+    {"disable_symlinks",
+     k_hsl,
+     conf::k_take12,
+     {set_disable_symlinks},
+     "off",
+     "off | on | if_not_owner [from=part]",
+     "Refuse (403) files reached through a symbolic link (on), or through a link whose "
+     "owner differs from its target's (if_not_owner); the path up to from= is not "
+     "checked. Variables allowed in from=."},
     {"send_timeout",
      k_hsl,
      conf::k_take1,
@@ -710,6 +719,20 @@ constexpr Directive k_location_directives[] = {
      "60s",
      {},
      "Between two successive writes to the client."},
+    {"limit_rate",
+     k_hsl,
+     conf::k_take1,
+     conf::size_slot<&LocationConfig::limit_rate>,
+     "0",
+     {},
+     "The most bytes per second a response is sent at, on average (0: no limit)."},
+    {"limit_rate_after",
+     k_hsl,
+     conf::k_take1,
+     conf::size_slot<&LocationConfig::limit_rate_after>,
+     "0",
+     {},
+     "Bytes of a response sent at full speed before limit_rate applies."},
     {"keepalive_timeout",
      k_hsl,
      conf::k_take12,
@@ -808,6 +831,45 @@ constexpr Directive k_location_directives[] = {
      "on",
      {},
      "Log files that are not found."},
+    {"add_header",
+     k_hsl,
+     conf::k_take23 | conf::k_repeatable,
+     {set_add_header},
+     {},
+     "name value [always]",
+     "Adds a header to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses (any "
+     "status with always); an empty value adds nothing. A block with any add_header drops "
+     "the enclosing block's. Variables allowed."},
+    {"expires",
+     k_hsl,
+     conf::k_take12,
+     {set_expires},
+     "off",
+     "[modified] time | @time | epoch | max | off",
+     "Expires and Cache-Control for the statuses of add_header: now (or the file's mtime "
+     "with modified) plus time, the next time of day with @, no-cache for a negative time."},
+    {"charset",
+     k_hsl,
+     conf::k_take1,
+     {set_charset},
+     "off",
+     "name | off",
+     "Appends \"; charset=name\" to the Content-Type of the charset_types."},
+    {"source_charset",
+     k_hsl,
+     conf::k_take1,
+     {set_charset},
+     {},
+     "name",
+     "The charset of the files; evserve does not recode, so it must equal charset."},
+    {"charset_types",
+     k_hsl,
+     conf::k_1more,
+     {set_charset_types},
+     "text/html text/xml text/plain text/vnd.wap.wml application/javascript "
+     "application/rss+xml",
+     "mime-type ... | *",
+     "The MIME types charset applies to, besides text/html (* for all)."},
     {"access_log",
      k_hsl,
      conf::k_1more | conf::k_repeatable,
@@ -853,6 +915,10 @@ void merge_location(LocationConfig& child, const LocationConfig& parent,
         child.access_logs = parent.access_logs;
         child.access_log_off = parent.access_log_off;
     }
+    if (!seen.contains("disable_symlinks")) {
+        child.disable_symlinks = parent.disable_symlinks;
+    }
+    merge_headers(child.headers, parent.headers, seen);
     if (!seen.contains("open_file_cache")) {
         child.open_file_cache = parent.open_file_cache;
     }
@@ -995,6 +1061,13 @@ bool finish_location(LocationConfig& loc, const HttpConfig& config, const std::s
             *error = "unknown \"" + *name + "\" variable in " + loc.error_pages->where;
             return false;
         }
+    }
+    if (!build_headers_filter(loc.headers, names, &loc.headers_filter, error)) {
+        return false;
+    }
+    if (loc.disable_symlinks.from_text.has_variables() &&
+        unknown_variable(loc.disable_symlinks.from_text, names, "disable_symlinks", error)) {
+        return false;
     }
     for (auto& nested : loc.locations) {
         if (!finish_location(*nested, config, prefix, names, error)) {

@@ -24,6 +24,8 @@
 #include "event/listening.hpp"
 #include "http/access_rules.hpp"
 #include "http/autoindex.hpp"
+#include "http/headers_filter.hpp"
+#include "http/open_file.hpp"
 #include "http/open_file_cache.hpp"
 #include "http/regex.hpp"
 #include "http/status_page.hpp"
@@ -124,6 +126,8 @@ struct LocationConfig {
     bool tcp_nodelay = true;
     std::uint64_t postpone_output = 1460;
     core::Msec send_timeout = 60000;
+    std::uint64_t limit_rate = 0;  // bytes per second, 0: unlimited (limit_rate.hpp)
+    std::uint64_t limit_rate_after = 0;
 
     // Reading files (http/file_read.hpp): aio, directio (-1: off; files of at least
     // this size are opened O_DIRECT), directio_alignment, output_buffers.
@@ -143,6 +147,7 @@ struct LocationConfig {
     bool open_file_cache_errors = false;
     bool open_file_cache_events = true;
     std::uint64_t open_file_cache_body = 16384;
+    SymlinkSettings disable_symlinks;  // open_file.hpp
 
     // Keepalive and closing.
     core::Msec keepalive_timeout = 75000;
@@ -164,6 +169,10 @@ struct LocationConfig {
     IfModifiedSince if_modified_since = IfModifiedSince::exact;
     std::uint64_t max_ranges = UINT64_MAX;
     bool log_not_found = true;
+    // add_header, expires, charset (headers_filter.hpp): the settings, and the filter
+    // built from them when the configuration is finished (null: nothing to do).
+    HeadersSettings headers;
+    std::shared_ptr<const HeadersFilter> headers_filter;
 
     // Logging.
     std::vector<AccessLogConfig> access_logs;

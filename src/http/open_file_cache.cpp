@@ -33,6 +33,7 @@ struct OpenFileCache::Entry {
     std::uint32_t refs = 0;  // responses still sending from fd or body
     core::Msec accessed = 0;
     core::Msec validated = 0;
+    SymlinkPolicy symlinks;  // the disable_symlinks the entry was opened under
     bool removed = false;
     std::vector<int> watches;  // inotify watch descriptors this entry holds
     Entry* prev = nullptr;     // LRU, towards the most recently used
@@ -284,16 +285,22 @@ FileInfo info_from_stat(const struct stat& st) {
 }
 
 // open() and fstat(): the info, with the descriptor of anything but a directory.
-FileInfo open_and_stat(const char* path) {
+// With disable_symlinks the path is walked with openat() (open_file.hpp).
+FileInfo open_and_stat(const char* path, const SymlinkPolicy& symlinks) {
     FileInfo info;
-    const int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const char* call = "open()";
+    const int fd = symlinks.check == SymlinkCheck::off
+                       ? ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                       : open_checked(path, O_RDONLY | O_NONBLOCK, symlinks, &call);
     if (fd < 0) {
-        info.err = errno;
+        info.err = symlinks.check == SymlinkCheck::off ? errno : -fd;
+        info.failed = call;
         return info;
     }
     struct stat st {};
     if (::fstat(fd, &st) < 0) {
         info.err = errno;
+        info.failed = "fstat()";
         ::close(fd);
         return info;
     }
@@ -304,6 +311,44 @@ FileInfo open_and_stat(const char* path) {
         info.fd = fd;
     }
     return info;
+}
+
+// The index module's probe: stat() without descriptors; with disable_symlinks the
+// checked walk, as nginx's ngx_file_info_wrapper.
+FileInfo stat_only(const char* path, const SymlinkPolicy& symlinks) {
+    FileInfo info;
+    if (symlinks.check == SymlinkCheck::off) {
+        struct stat st {};
+        if (::stat(path, &st) != 0) {
+            info.err = errno;
+            info.failed = "stat()";
+            return info;
+        }
+        return info_from_stat(st);
+    }
+    const char* call = "open()";
+    const int fd = open_checked(path, O_PATH, symlinks, &call);
+    if (fd < 0) {
+        info.err = -fd;
+        info.failed = call;
+        return info;
+    }
+    struct stat st {};
+    const int rc = ::fstat(fd, &st);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) {
+        info.err = err;
+        info.failed = "fstat()";
+        return info;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        // O_PATH with O_NOFOLLOW opened the link itself.
+        info.err = ELOOP;
+        info.failed = call;
+        return info;
+    }
+    return info_from_stat(st);
 }
 
 // The whole file, read once; nullptr when it changed size under us.
@@ -456,7 +501,7 @@ FileInfo OpenFileCache::lookup(std::string_view path, const OpenFileOptions& opt
     std::uint32_t uses = 0;
     if (auto it = entries_.find(path); it != entries_.end()) {
         Entry* e = it->second;
-        if (still_valid(e, now, options.valid)) {
+        if (e->symlinks == options.symlinks && still_valid(e, now, options.valid)) {
             ++e->uses;
             e->accessed = now;
             touch(e);
@@ -511,7 +556,7 @@ FileInfo OpenFileCache::lookup(std::string_view path, const OpenFileOptions& opt
     }
 
     const std::string key(path);
-    FileInfo info = open_and_stat(key.c_str());
+    FileInfo info = open_and_stat(key.c_str(), options.symlinks);
     if (info.err != 0 && !options.errors) {
         for (int wd : watches) {
             g_registry.watcher.release(wd);
@@ -527,6 +572,7 @@ FileInfo OpenFileCache::lookup(std::string_view path, const OpenFileOptions& opt
     e->uses = uses + 1;
     e->accessed = e->validated = now;
     e->watches = std::move(watches);
+    e->symlinks = options.symlinks;
     e->info = info;
     e->info.fd = -1;
     if (info.fd >= 0) {
@@ -570,6 +616,20 @@ OpenFileCache* cache_for(event::Loop& loop, const LocationConfig& loc) {
     return g_registry.caches.back().second.get();
 }
 
+// The location's disable_symlinks for `path`, with from= evaluated for `r`.
+[[gnu::noinline]] SymlinkPolicy policy_of(const LocationConfig& loc, std::string_view path,
+                                          Request* r) {
+    std::string value;
+    std::string_view from = loc.disable_symlinks.from;
+    if (loc.disable_symlinks.from_text.has_variables()) {
+        if (r != nullptr) {
+            loc.disable_symlinks.from_text.evaluate(r, value);
+        }
+        from = value;
+    }
+    return symlink_policy(loc.disable_symlinks.check, path, from);
+}
+
 void close_cleanup(void* fd) {
     ::close(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
 }
@@ -581,7 +641,12 @@ void release_cleanup(void* entry) {
 }  // namespace
 
 FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std::string_view path,
-                               core::Arena& arena, bool test_only) {
+                               core::Arena& arena, bool test_only, Request* r) {
+    // disable_symlinks: nothing to evaluate when it is off (the common case).
+    const bool check_symlinks = loc.disable_symlinks.check != SymlinkCheck::off;
+    auto policy_for = [&](std::string_view p) {
+        return check_symlinks ? policy_of(loc, p, r) : SymlinkPolicy{};
+    };
     if (loc.open_file_cache == nullptr) {
         // The cache is off: what nginx does, one open() and fstat() per request.
         const char* cpath = arena.copy(path);
@@ -591,14 +656,9 @@ FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std
             return info;
         }
         if (test_only) {
-            struct stat st {};
-            if (::stat(cpath, &st) != 0) {
-                info.err = errno;
-                return info;
-            }
-            return info_from_stat(st);
+            return stat_only(cpath, policy_for(path));
         }
-        info = open_and_stat(cpath);
+        info = open_and_stat(cpath, policy_for(path));
         if (info.fd >= 0 &&
             !arena.add_cleanup(close_cleanup,
                                reinterpret_cast<void*>(static_cast<std::intptr_t>(info.fd)))) {
@@ -630,6 +690,7 @@ FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std
     options.errors = loc.open_file_cache_errors;
     options.events = loc.open_file_cache_events;
     options.body_max = loc.open_file_cache_body;
+    options.symlinks = policy_for(path);
     // A root with variables is watched from its fixed part ("/srv/" of "/srv/$host").
     std::string_view root =
         loc.root_text.has_variables() ? loc.root_text.literal_prefix() : loc.root;

@@ -47,6 +47,7 @@
 
 #include "core/arena.hpp"
 #include "core/time_cache.hpp"
+#include "http/open_file.hpp"
 
 namespace evs::event {
 class Loop;
@@ -55,6 +56,7 @@ class Loop;
 namespace evs::http {
 
 struct LocationConfig;
+struct Request;
 
 // The arguments of one `open_file_cache` directive; each directive is its own cache.
 struct OpenFileCacheConfig {
@@ -71,13 +73,16 @@ struct OpenFileOptions {
     std::size_t body_max = 0;
     // Directories from this one down to the file's are watched (the root's parent).
     std::string_view watch_from;
+    // disable_symlinks: an entry found under another policy is looked up again.
+    SymlinkPolicy symlinks;
 };
 
 // The result of opening a path: an errno, or a directory, or a regular file (or
 // another kind of file) with its descriptor and metadata.
 struct FileInfo {
-    int err = 0;  // errno of open() or fstat(); 0 when found
-    int fd = -1;  // -1 for a directory, an error, or a test_only lookup
+    int err = 0;                    // errno of open() or fstat(); 0 when found
+    const char* failed = "open()";  // the call that failed, for the error log
+    int fd = -1;                    // -1 for a directory, an error, or a test_only lookup
     bool is_dir = false;
     bool is_file = false;
     std::int64_t size = 0;
@@ -133,8 +138,10 @@ private:
 // closed or released at the end of the request is registered as a cleanup of
 // `arena`. `test_only`: the index module's probe, which needs no descriptor (with
 // the cache off, a stat()). `root` is the location's root (or alias) for the watches.
+// `r`: the request, for a disable_symlinks from= with variables (without it the whole
+// path is checked).
 FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std::string_view path,
-                               core::Arena& arena, bool test_only);
+                               core::Arena& arena, bool test_only, Request* r = nullptr);
 
 // Frees the worker's caches, closes their descriptors and the inotify descriptor.
 void release_open_file_caches();

@@ -24,6 +24,8 @@
 #include "event/io.hpp"
 #include "event/loop.hpp"
 #include "http/file_read.hpp"
+#include "http/headers_filter.hpp"
+#include "http/limit_rate.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -39,8 +41,19 @@ void write_handler(Event* wev) {
     Connection* c = event::connection_of(wev);
     Request* r = static_cast<HttpConnection*>(c->data)->request;
     if (wev->timedout) {
-        log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while sending response");
-        close_timed_out_connection(c);
+        if (!r->rate_delayed) {
+            log_conn(c, LogLevel::info, ETIMEDOUT, "client timed out while sending response");
+            close_timed_out_connection(c);
+            return;
+        }
+        // The end of a limit_rate delay, not a timeout.
+        wev->timedout = 0;
+        r->rate_delayed = false;
+    } else if (r->rate_delayed) {
+        // Writable during a limit_rate delay: the timer resumes the response.
+        if (c->loop->handle_write_event(wev) != core::Status::ok) {
+            close_http_connection(c);
+        }
         return;
     }
     send_response(r);
@@ -67,7 +80,15 @@ void send_response(Request* r) {
         if (head.http_version < 1000 || worker_exiting()) {
             r->keepalive = false;
         }
-        const std::size_t cap = 1024 + r->location_header.size() + r->content_type.size();
+        // add_header, expires, charset: nothing at all for a location without them.
+        std::string_view extra;
+        std::size_t extra_cap = 0;
+        if (loc.headers_filter != nullptr) {
+            extra = run_headers_filter(r, *loc.headers_filter);
+            extra_cap = extra.size() + r->etag.size() + r->last_modified_text.size();
+        }
+        const std::size_t cap =
+            1024 + r->location_header.size() + r->content_type.size() + extra_cap;
         char* out = static_cast<char*>(r->arena->allocate(cap, 1));
         if (out == nullptr) {
             close_http_connection(c);
@@ -139,6 +160,9 @@ void send_response(Request* r) {
             add(r->etag);
             add("\r\n");
         }
+        if (!extra.empty()) {
+            add(extra);
+        }
         if (r->accept_ranges) {
             add("Accept-Ranges: bytes\r\n");
         }
@@ -198,6 +222,21 @@ void send_response(Request* r) {
                      static_cast<std::size_t>(r->file_end - r->file_pos));
         }
         const bool file_follows = r->use_sendfile && r->file_pos < r->file_end;
+        std::size_t budget = SIZE_MAX;
+        if (loc.limit_rate != 0 && (count > 0 || file_follows)) {
+            const std::uint64_t left =
+                pending +
+                (file_follows ? static_cast<std::uint64_t>(r->file_end - r->file_pos) : 0) +
+                (r->file_mem == nullptr && !r->use_sendfile
+                     ? static_cast<std::uint64_t>(r->file_end - r->file_pos)
+                     : 0);
+            budget = rate_budget(r, loc, left);
+            if (budget == 0) {
+                return;  // the delay's timer resumes the response
+            }
+            count = clamp_iov(iov, count, budget);
+            pending = std::min(pending, budget);
+        }
         ssize_t n;
         bool chunk_limited = false;
         if (count > 0) {
@@ -228,6 +267,7 @@ void send_response(Request* r) {
                 chunk = static_cast<std::size_t>(loc.sendfile_max_chunk);
                 chunk_limited = true;
             }
+            chunk = std::min(chunk, budget);  // limit_rate: the loop asks again
             n = event::sendfile(c, r->fd, &r->file_pos, chunk);
             if (n == 0) {
                 loop.log().write_conn(LogLevel::crit, 0, c->number, nullptr, nullptr,

@@ -12,6 +12,7 @@
 #include "event/io.hpp"
 #include "event/loop.hpp"
 #include "http/file_read.hpp"
+#include "http/limit_rate.hpp"
 #include "http/request.hpp"
 
 namespace evs::http {
@@ -80,13 +81,22 @@ void send_parts(Request* r) {
             break;
         }
 
+        std::size_t budget = SIZE_MAX;
+        if (loc.limit_rate != 0 && (count > 0 || file_part != nullptr)) {
+            // What is left is not summed over the parts: a chunk's worth will do.
+            budget = rate_budget(r, loc, UINT64_MAX);
+            if (budget == 0) {
+                return;  // the delay's timer resumes the response
+            }
+            count = clamp_iov(iov, count, budget);
+        }
         ssize_t n;
         if (count > 0) {
             n = event::writev(c, iov, count);
         } else if (file_part != nullptr && r->use_sendfile) {
-            const auto chunk = static_cast<std::size_t>(
-                std::min<off_t>(file_part->file_end - file_part->file_pos,
-                                static_cast<off_t>(loc.sendfile_max_chunk)));
+            const auto chunk = std::min(budget, static_cast<std::size_t>(std::min<off_t>(
+                                                    file_part->file_end - file_part->file_pos,
+                                                    static_cast<off_t>(loc.sendfile_max_chunk))));
             n = event::sendfile(c, r->fd, &file_part->file_pos, chunk);
         } else {
             break;  // all sent

@@ -141,6 +141,8 @@ struct Request {
     // the file is never sent with sendfile.
     FileReadState* file_read = nullptr;
     bool directio = false;
+    // limit_rate: the write event's timer is a deliberate delay, not send_timeout.
+    bool rate_delayed = false;
 
     // The request body, read and discarded.
     std::int64_t body_left = 0;

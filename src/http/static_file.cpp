@@ -93,15 +93,22 @@ void static_handler(Request* r) {
         // The index module: the first index file that exists becomes the URI.
         for (const std::string& index : loc.index) {
             std::string path = map_path(r, r->uri) + index;
-            const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, true);
+            const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, true, r);
             if (of.err == 0 && !of.is_dir) {
                 const std::string next = std::string(r->uri) + index;
                 internal_redirect(r, r->arena->copy(next));
                 return;
             }
+            if (of.err == ELOOP || of.err == EMLINK) {
+                // disable_symlinks refused the index file (nginx: 403).
+                log_error(r, LogLevel::error, of.err,
+                          std::string(of.failed) + " \"" + path + "\" failed");
+                finalize_request(r, 403);
+                return;
+            }
         }
         std::string dir = map_path(r, r->uri);
-        const FileInfo of = open_file_for_request(loop, loc, dir, *r->arena, true);
+        const FileInfo of = open_file_for_request(loop, loc, dir, *r->arena, true, r);
         if (of.err == 0 && of.is_dir) {
             if (loc.autoindex) {
                 autoindex_handler(r, dir.c_str());
@@ -121,7 +128,7 @@ void static_handler(Request* r) {
 
     const std::string path = map_path(r, r->uri);
     // The descriptor is closed (or released to the open file cache) with the arena.
-    const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, false);
+    const FileInfo of = open_file_for_request(loop, loc, path, *r->arena, false, r);
     if (of.err != 0) {
         const int err = of.err;
         int status = 500;
@@ -129,12 +136,13 @@ void static_handler(Request* r) {
         if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG) {
             status = 404;
             level = LogLevel::error;
-        } else if (err == EACCES) {
+        } else if (err == EACCES || err == ELOOP || err == EMLINK) {
+            // ELOOP: disable_symlinks refused a link (nginx answers 403 too).
             status = 403;
             level = LogLevel::error;
         }
         if (status != 404 || loc.log_not_found) {
-            log_error(r, level, err, "open() \"" + path + "\" failed");
+            log_error(r, level, err, std::string(of.failed) + " \"" + path + "\" failed");
         }
         finalize_request(r, status);
         return;
