@@ -230,6 +230,7 @@ bool build_headers_filter(const HeadersSettings& s, const std::vector<std::strin
         f->expires_fixed =
             "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\nCache-Control: max-age=315360000\r\n";
     }
+    f->rendered_safe_expires = f->expires_fixed + f->rendered_safe;
     if (!s.charset.empty()) {
         f->charset_suffix = "; charset=" + s.charset;
         f->charset_types = s.charset_types;
@@ -290,8 +291,9 @@ void apply_charset(Request* r, const HeadersFilter& f) {
     r->content_type = std::string_view(out, size);
 }
 
-// Expires and Cache-Control for a time relative to now, the mtime or a time of day.
-void render_expires(Request* r, const HeadersFilter& f, std::string& out) {
+// Expires and Cache-Control for a time relative to now, the mtime or a time of day,
+// into `out` (at least 128 bytes); returns the length.
+std::size_t render_expires(Request* r, const HeadersFilter& f, char* out) {
     const std::time_t now = r->c->loop->time().seconds();
     std::int64_t expires_at;
     std::int64_t max_age;
@@ -306,14 +308,12 @@ void render_expires(Request* r, const HeadersFilter& f, std::string& out) {
         max_age = expires_at - now;
     }
     char when[64];
-    const std::size_t n =
-        format_http_time(static_cast<std::time_t>(expires_at), when, sizeof(when));
-    out.append("Expires: ").append(when, n).append("\r\n");
-    if (f.expires_time < 0 || max_age < 0) {
-        out.append("Cache-Control: no-cache\r\n");
-        return;
-    }
-    out.append("Cache-Control: max-age=").append(std::to_string(max_age)).append("\r\n");
+    format_http_time(static_cast<std::time_t>(expires_at), when, sizeof(when));
+    const int n = f.expires_time < 0 || max_age < 0
+                      ? std::snprintf(out, 128, "Expires: %s\r\nCache-Control: no-cache\r\n", when)
+                      : std::snprintf(out, 128, "Expires: %s\r\nCache-Control: max-age=%lld\r\n",
+                                      when, static_cast<long long>(max_age));
+    return n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), 127) : 0;
 }
 
 std::string_view to_arena(Request* r, const std::string& text) {
@@ -331,26 +331,29 @@ std::string_view run_headers_filter(Request* r, const HeadersFilter& f) {
     const bool dynamic_expires = safe && f.expires != ExpiresMode::off && f.expires_fixed.empty();
     if (!f.add_has_variables && !dynamic_expires) {
         // The common case: everything was rendered when the configuration was read.
-        if (!safe) {
-            return f.rendered_always;
-        }
-        if (f.expires_fixed.empty()) {
-            return f.rendered_safe;
-        }
-        if (f.rendered_safe.empty()) {
-            return f.expires_fixed;
-        }
-        return to_arena(r, f.expires_fixed + f.rendered_safe);
+        return safe ? f.rendered_safe_expires : f.rendered_always;
     }
+    if (!f.add_has_variables) {
+        // expires relative to now or the mtime, then the pre-rendered lines: one
+        // arena block, no heap.
+        char expires[128];
+        const std::size_t n = render_expires(r, f, expires);
+        const std::size_t size = n + f.rendered_safe.size();
+        char* out = static_cast<char*>(r->arena->allocate(size, 1));
+        if (out == nullptr) {
+            return {};
+        }
+        std::memcpy(out, expires, n);
+        std::memcpy(out + n, f.rendered_safe.data(), f.rendered_safe.size());
+        return std::string_view(out, size);
+    }
+    // Values with variables (or replacing ETag/Last-Modified): walked per response.
     std::string out;
     if (safe && !f.expires_fixed.empty()) {
         out = f.expires_fixed;
     } else if (dynamic_expires) {
-        render_expires(r, f, out);
-    }
-    if (!f.add_has_variables) {
-        out += safe ? f.rendered_safe : f.rendered_always;
-        return to_arena(r, out);
+        char expires[128];
+        out.append(expires, render_expires(r, f, expires));
     }
     std::string value;
     for (const AddHeader& h : f.add) {

@@ -83,8 +83,9 @@ struct HeadersFilter {
     std::string rendered_always;
     ExpiresMode expires = ExpiresMode::off;
     std::int64_t expires_time = 0;
-    std::string expires_fixed;   // epoch and max: the two lines, rendered
-    std::string charset_suffix;  // "; charset=utf-8", empty when charset is off
+    std::string expires_fixed;          // epoch and max: the two lines, rendered
+    std::string rendered_safe_expires;  // expires_fixed + rendered_safe
+    std::string charset_suffix;         // "; charset=utf-8", empty when charset is off
     std::vector<std::string> charset_types;
     bool charset_all_types = false;
 };
