@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/conf_values.hpp"
 #include "event/file_aio.hpp"
 #include "event/io.hpp"
 #include "event/loop.hpp"
@@ -240,6 +241,80 @@ void release_file_readers() {
     g_native = nullptr;
     g_threads.clear();
     g_sync.reset();
+}
+
+// --- the directives ---------------------------------------------------------------
+
+namespace conf = core::conf;
+using conf::Applier;
+using conf::Directive;
+using conf::Error;
+using conf::Node;
+using std::optional;
+
+// aio on | off | threads[=pool];
+optional<Error> set_aio(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const std::string& value = node.args[1];
+    if (value == "off") {
+        loc->aio = AioMode::off;
+    } else if (value == "on") {
+        loc->aio = AioMode::native;
+    } else if (value == "threads") {
+        loc->aio = AioMode::threads;
+        loc->aio_thread_pool = "default";
+    } else if (value.starts_with("threads=") && value.size() > 8) {
+        loc->aio = AioMode::threads;
+        loc->aio_thread_pool = value.substr(8);
+    } else {
+        return node.error("invalid value \"" + value + "\" in \"aio\" directive");
+    }
+    loc->aio_source = std::string(node.file) + ":" + std::to_string(node.line);
+    return std::nullopt;
+}
+
+// directio size | off;
+optional<Error> set_directio(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    if (node.args[1] == "off") {
+        loc->directio = -1;
+        return std::nullopt;
+    }
+    const auto size = conf::parse_size(node.args[1]);
+    if (!size || *size > static_cast<std::uint64_t>(INT64_MAX)) {
+        return conf::invalid_value_error(node);
+    }
+    loc->directio = static_cast<std::int64_t>(*size);
+    return std::nullopt;
+}
+
+// directio_alignment size; a power of two, as O_DIRECT wants buffers and offsets
+// aligned to it (nginx takes any size and fails at the first read).
+optional<Error> set_directio_alignment(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const auto size = conf::parse_size(node.args[1]);
+    if (!size) {
+        return conf::invalid_value_error(node);
+    }
+    if (*size == 0 || (*size & (*size - 1)) != 0 || *size > 1024 * 1024) {
+        return node.error("\"directio_alignment\" must be a power of two up to 1m");
+    }
+    loc->directio_alignment = *size;
+    return std::nullopt;
+}
+
+// output_buffers number size;
+optional<Error> set_output_buffers(Applier&, const Node& node, const Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    const auto number = conf::parse_number(node.args[1]);
+    const auto size = conf::parse_size(node.args[2]);
+    if (!number || *number == 0 || *number > 1024 || !size || *size == 0 ||
+        *number * *size > 1024 * 1024 * 1024) {
+        return conf::invalid_value_error(node);
+    }
+    loc->output_buffers_number = static_cast<std::uint32_t>(*number);
+    loc->output_buffers_size = *size;
+    return std::nullopt;
 }
 
 }  // namespace evs::http

@@ -23,10 +23,13 @@
 // request ends. Thread: the worker's loop thread.
 
 #include <sys/types.h>
+#include <optional>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
+#include "core/conf_applier.hpp"
 #include "http/request.hpp"
 
 namespace evs::event {
@@ -52,5 +55,21 @@ void set_file_aio(event::FileAio* aio);
 void add_thread_reader(std::string_view name, event::FileReader* reader);
 // Frees the worker's synchronous reader and forgets the other readers.
 void release_file_readers();
+
+// The setters of `aio`, `directio`, `directio_alignment` and `output_buffers` (into a
+// LocationConfig).
+std::optional<core::conf::Error> set_aio(core::conf::Applier& applier, const core::conf::Node& node,
+                                         const core::conf::Directive& directive, void* conf);
+std::optional<core::conf::Error> set_directio(core::conf::Applier& applier,
+                                              const core::conf::Node& node,
+                                              const core::conf::Directive& directive, void* conf);
+std::optional<core::conf::Error> set_directio_alignment(core::conf::Applier& applier,
+                                                        const core::conf::Node& node,
+                                                        const core::conf::Directive& directive,
+                                                        void* conf);
+std::optional<core::conf::Error> set_output_buffers(core::conf::Applier& applier,
+                                                    const core::conf::Node& node,
+                                                    const core::conf::Directive& directive,
+                                                    void* conf);
 
 }  // namespace evs::http

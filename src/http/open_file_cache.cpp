@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "core/conf_values.hpp"
 #include "event/backends/backend.hpp"
 #include "event/loop.hpp"
 #include "http/config.hpp"
@@ -733,6 +734,47 @@ OpenFileCache* open_file_cache_of(const LocationConfig& loc) {
 
 bool open_file_cache_watching() {
     return g_registry.watcher.watching();
+}
+
+// --- the directive --------------------------------------------------------------
+
+namespace conf = core::conf;
+
+// open_file_cache max=N [inactive=time] | off;
+std::optional<core::conf::Error> set_open_file_cache(core::conf::Applier&,
+                                                     const core::conf::Node& node,
+                                                     const core::conf::Directive&, void* p) {
+    auto* loc = static_cast<LocationConfig*>(p);
+    if (node.arg_count() == 1 && node.args[1] == "off") {
+        loc->open_file_cache = nullptr;
+        return std::nullopt;
+    }
+    auto config = std::make_shared<OpenFileCacheConfig>();
+    bool have_max = false;
+    for (std::size_t i = 1; i < node.args.size(); ++i) {
+        const std::string& a = node.args[i];
+        if (a.starts_with("max=")) {
+            const auto n = conf::parse_number(a.substr(4));
+            if (!n || *n == 0 || *n > 100000000) {
+                return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+            }
+            config->max = static_cast<std::size_t>(*n);
+            have_max = true;
+        } else if (a.starts_with("inactive=")) {
+            const auto t = conf::parse_msec(a.substr(9));
+            if (!t) {
+                return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+            }
+            config->inactive = *t;
+        } else {
+            return node.error("invalid \"open_file_cache\" parameter \"" + a + "\"");
+        }
+    }
+    if (!have_max) {
+        return node.error("\"open_file_cache\" must have the \"max\" parameter");
+    }
+    loc->open_file_cache = std::move(config);
+    return std::nullopt;
 }
 
 }  // namespace evs::http

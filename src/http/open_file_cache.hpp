@@ -41,11 +41,13 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/arena.hpp"
+#include "core/conf_applier.hpp"
 #include "core/time_cache.hpp"
 #include "http/open_file.hpp"
 
@@ -150,5 +152,11 @@ void release_open_file_caches();
 // and whether inotify is in use.
 OpenFileCache* open_file_cache_of(const LocationConfig& loc);
 bool open_file_cache_watching();
+
+// The setter of `open_file_cache` (into a LocationConfig).
+std::optional<core::conf::Error> set_open_file_cache(core::conf::Applier& applier,
+                                                     const core::conf::Node& node,
+                                                     const core::conf::Directive& directive,
+                                                     void* conf);
 
 }  // namespace evs::http
