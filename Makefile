@@ -6,7 +6,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build run test test-asan test-tsan test-all bench bench-http fuzz format tidy clean
+.PHONY: all build run test test-asan test-tsan test-all bench bench-http bench-aio fuzz format tidy clean
 
 all: build
 
@@ -56,6 +56,12 @@ bench-http:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build BUILD=build-bench CMAKE_ARGS="-DEVS_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=Release"
 	bench/http/run.sh build-bench
+
+# evserve against nginx reading large files cold, per aio mode (bench/aio, docs/BENCHMARKS.md).
+bench-aio:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build BUILD=build-bench CMAKE_ARGS="-DEVS_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=Release"
+	bench/aio/run.sh build-bench
 
 fuzz:
 	@scripts/deps.sh fuzz
