@@ -77,7 +77,10 @@ def summarize(rows):
         "load": {"p50": ms("p50_us"), "p99": ms("p99_us"), "p999": ms("p999_us"),
                  "max": ms("max_us"), "probe_rps": lambda r: number(r, "probe_rps"),
                  "late": lambda r: number(r, "late"), "heavy": heavy_mib_s,
-                 "passes": passes, "resident_after": lambda r: number(r, "resident_after")},
+                 "passes": passes, "resident_after": lambda r: number(r, "resident_after"),
+                 "io_submitted": lambda r: number(r, "io_submitted"),
+                 "io_completed": lambda r: number(r, "io_completed"),
+                 "io_fallback": lambda r: number(r, "io_fallback")},
         "idle": {"idle_p99": ms("p99_us"), "idle_max": ms("max_us")},
         "cold": {"cold": lambda r: number(r, "mib_s"), "cold_s": lambda r: number(r, "seconds")},
     }
@@ -134,6 +137,21 @@ def ratio_table(table):
         ev, ng = table[(mode, "evserve")], table[(mode, "nginx")]
         out.append("| " + " | ".join([mode] + [ratio(ev.get(k), ng.get(k))
                                               for k in ("p99", "max", "heavy", "cold")]) + " |")
+    out.append("")
+    return out
+
+
+def file_io_table(table):
+    modes = [m for m in MODES if table.get((m, "evserve"), {}).get("io_submitted") is not None]
+    if not modes:
+        return []
+    out = ["### evserve's file reads per run (its status counters: all three phases; medians)",
+           "", "| aio mode | submitted | completed | fallen back to a synchronous read |",
+           "|---|---|---|---|"]
+    for mode in modes:
+        v = table[(mode, "evserve")]
+        out.append(f"| {mode} | {fmt(v['io_submitted'])} | {fmt(v.get('io_completed'))} | "
+                   f"{fmt(v.get('io_fallback'))} |")
     out.append("")
     return out
 
@@ -245,6 +263,7 @@ def main():
     out += responsiveness_table(table, reps, heavy, rate)
     out += cold_table(table, reps, heavy)
     out += ratio_table(table)
+    out += file_io_table(table)
     out += problems(rows)
     print("\n".join(out))
     asked = knob_line(machine, "servers:").partition("modes:")[2].split()

@@ -387,7 +387,9 @@ run_pair() {
     # (a) The probe while the heavy clients pull the large files, cold again.
     drop_cache
     local raw="$out/wrk/$mode-$name-$rep.txt"
-    timeout $((duration + 180)) "${pin_client[@]}" wrk -t1 -c"$heavy" -d"$((duration + 2))s" \
+    # The heavy clients share the probe's CPU; niced, they leave it to the probe
+    # whenever it has something to do, so that the probe's delays are the server's.
+    timeout $((duration + 180)) "${pin_client[@]}" nice -n 10 wrk -t1 -c"$heavy" -d"$((duration + 2))s" \
         --timeout 120s -s "$here/heavy.lua" "http://127.0.0.1:$port" -- "$files" >"$raw" 2>&1 &
     heavy_pid=$!
     sleep 1
