@@ -12,6 +12,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "common"))
+from results import read_lines  # noqa: E402
+
 IMPLS = ["epoll", "evcore", "libev", "libevent", "libuv"]
 PEERS = ["epoll", "libev", "libevent", "libuv"]
 TIMER_IMPLS = ["evcore", "libev", "libevent", "libuv"]
@@ -22,18 +25,6 @@ VARIANT_NAMES = {
     ("once", "0"): "registered once",
     ("once", "1"): "registered once + idle timeout",
 }
-
-
-def read_lines(path):
-    """Each line of key=value pairs as a dict; a missing file is no lines."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if fields:
-            rows.append(fields)
-    return rows
 
 
 def group(rows, keys):

@@ -12,6 +12,9 @@
 # EVS_BENCH_TIMERS (10000000), EVS_BENCH_CALLGRIND (1: count user-space instructions
 # under valgrind when it is installed), EVS_BENCH_NICE (1: run at nice -10 if allowed).
 set -euo pipefail
+# shellcheck source=bench/common/bench.sh
+source "$(dirname "$0")/common/bench.sh"
+bench_python
 
 if [ $# -ne 1 ]; then
     echo "usage: $0 <build-dir>" >&2
@@ -45,26 +48,12 @@ out="$root/bench/results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 ln -sfn "$(basename "$out")" "$root/bench/results/latest"
 
-# The implementations of `list`, starting at position `shift` (mod its length).
-rotate() {
-    local shift=$1
-    shift
-    local list=("$@") n=$#
-    for ((k = 0; k < n; k++)); do
-        echo "${list[$(((k + shift) % n))]}"
-    done
-}
-
 version_of() {
     dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown
 }
 
 {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "nproc: $(nproc)"
-    echo "kernel: $(uname -r)"
-    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    bench_machine_lines
     echo "libevent: $(version_of libevent-dev)"
     echo "libev: $(version_of libev-dev)"
     echo "libuv: $(version_of libuv1-dev)"
@@ -94,7 +83,7 @@ run_pipes() {
 echo "== pipes benchmark: $reps repetitions x ${#pipe_counts[@]} sizes x ${#impls[@]} programs"
 for ((rep = 0; rep < reps; rep++)); do
     for n in "${pipe_counts[@]}"; do
-        for impl in $(rotate "$rep" "${impls[@]}"); do
+        for impl in $(bench_rotate "$rep" "${impls[@]}"); do
             # A run that reports failures still prints its line; report.md flags it.
             run_pipes "$impl" "$n" --iterations "$iterations" |
                 sed "s/^/rep=$rep /" >>"$out/pipes.txt" ||
@@ -141,7 +130,7 @@ fi
 # 4. 10M timers, each library in its own process.
 echo "== $timers timers: $timer_reps repetitions x ${#timer_impls[@]}"
 for ((rep = 0; rep < timer_reps; rep++)); do
-    for impl in $(rotate "$rep" "${timer_impls[@]}"); do
+    for impl in $(bench_rotate "$rep" "${timer_impls[@]}"); do
         "${prio[@]}" "$bin/bench_timers_$impl" --timers "$timers" |
             sed "s/^/rep=$rep /" >>"$out/timers.txt" ||
             echo "   bench_timers_$impl failed" >&2
@@ -149,8 +138,4 @@ for ((rep = 0; rep < timer_reps; rep++)); do
     echo "   repetition $((rep + 1))/$timer_reps done ($((SECONDS - started)) s)"
 done
 
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-echo "duration: $((SECONDS - started)) s" >>"$out/machine.txt"
-python3 "$root/bench/report.py" "$out" >"$out/report.md"
-cat "$out/report.md"
-echo "results: $out"
+bench_finish "$out" "$root/bench/report.py"

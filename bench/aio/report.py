@@ -10,43 +10,16 @@ moves more).
 """
 
 import argparse
-import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "common"))
+from results import fmt, median_of, number, read_lines  # noqa: E402
+
 MODES = ["off", "on", "threads", "io_uring"]
 SERVERS = ["evserve", "nginx"]
 MIB = 1048576
-
-
-def read_lines(path):
-    """Each line of key=value pairs as a dict; a missing file is no lines."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if fields:
-            rows.append(fields)
-    return rows
-
-
-def number(row, field):
-    try:
-        return float(row[field])
-    except (KeyError, ValueError):
-        return None
-
-
-def median_of(rows, value):
-    """The median of value(row) over the rows where it is known."""
-    values = [v for v in map(value, rows) if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(value, digits=0):
-    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def ms(field):

@@ -40,15 +40,11 @@
 #                                   4 files of 4 MiB; the plot stays out of docs/)
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 <build-dir>" >&2
-    exit 2
-fi
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/common/bench.sh
+source "$(dirname "$0")/../common/bench.sh"
+bench_evserve_build "$0" "$@"
+root=$bench_root
 here="$root/bench/aio"
-build=$(cd "$1" && pwd)
-evserve="$build/evserve"
-[ -x "$evserve" ] || { echo "$0: no evserve in $build" >&2; exit 1; }
 
 smoke=${EVS_BENCH_AIO_SMOKE:-0}
 if [ "$smoke" = 1 ]; then
@@ -87,24 +83,12 @@ for mode in "${modes[@]}"; do
     [ -n "${mode_directives[$mode]+x}" ] || { echo "$0: unknown aio mode '$mode'" >&2; exit 2; }
 done
 
-# Debian's interpreter, where python3-matplotlib puts matplotlib.
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
+bench_python
 for tool in wrk taskset setsid timeout dd lsblk "$python"; do
     command -v "$tool" >/dev/null || { echo "$0: $tool is missing (scripts/deps.sh bench)" >&2; exit 1; }
 done
 declare -A server_binary=([evserve]="$evserve" [nginx]=nginx)
-servers=()
-for name in "${wanted[@]}"; do
-    if [ -z "${server_binary[$name]+x}" ]; then
-        echo "$0: unknown server '$name'" >&2
-        exit 2
-    elif command -v "${server_binary[$name]}" >/dev/null; then
-        servers+=("$name")
-    else
-        echo "$0: $name is not installed, left out (scripts/deps.sh bench)" >&2
-    fi
-done
+bench_select_servers "$0"
 [ ${#servers[@]} -gt 0 ] || { echo "$0: no server to run" >&2; exit 1; }
 
 # The data set must fit, with a GiB to spare.
@@ -137,32 +121,10 @@ server_pid=""
 heavy_pid=""
 command=()
 
-# Whether the pid is a live process (a zombie is not).
-alive() {
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
-    [ -n "$state" ] && [ "$state" != Z ]
-}
-
-# SIGTERM to the server (which leads its own process group, by setsid), up to ten
-# seconds for its master and workers to go, then SIGKILL to what is left of the group.
 stop_server() {
-    local pid=$server_pid k member left
-    [ -n "$pid" ] || return 0
+    local pid=$server_pid
     server_pid=""
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((k = 0; k < 100; k++)); do
-        left=0
-        for member in $(pgrep -g "$pid" || true); do
-            alive "$member" && left=1
-        done
-        [ "$left" = 0 ] && break
-        sleep 0.1
-    done
-    if [ "$left" = 1 ]; then
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
+    [ -z "$pid" ] || bench_stop_group "$pid"
 }
 
 cleanup() {
@@ -179,10 +141,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # The data set: the probe's 4 KiB file and the large files, random bytes.
 echo "== writing the data set: $files x $file_mib MiB in $data"
@@ -257,7 +215,7 @@ set_command() {
 pairs=()
 for mode in "${modes[@]}"; do
     for name in "${servers[@]}"; do
-        conf=$(write_conf "$name" "$mode" "$(free_port)")
+        conf=$(write_conf "$name" "$mode" "$(bench_free_port)")
         set_command "$name" "$conf"
         if "${command[@]}" -t >"$tmp/check.out" 2>&1; then
             pairs+=("$mode:$name")
@@ -279,7 +237,7 @@ start_server() {
     server_pid=$!
     # Up when it answers a request for the small file and its worker exists.
     for ((k = 0; k < 100; k++)); do
-        if ! alive "$server_pid"; then
+        if ! bench_alive "$server_pid"; then
             echo "$0: $name ($mode) exited at start:" >&2
             cat "$tmp/server.out" >&2
             exit 1
@@ -333,13 +291,8 @@ device_info() {
 }
 
 {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "nproc: $(nproc)"
-    echo "kernel: $(uname -r)"
-    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-    echo "evserve: $("$evserve" -v 2>&1 | head -1) ($(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown))"
-    echo "evserve build type: $(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)"
+    bench_machine_lines
+    bench_evserve_lines
     echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //') ($(dpkg-query -W -f='${Package} ${Version}' nginx-light 2>/dev/null || echo 'no nginx-light'));" \
         "configure:$(nginx -V 2>&1 | grep -o -E -- '--with-(threads|file-aio)' | tr '\n' ' ' | sed 's/^/ /')"
     echo "wrk: $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo unknown)"
@@ -362,7 +315,7 @@ cat "$out/machine.txt"
 run_pair() {
     local rep=$1 mode=$2 name=$3 port tag line
     tag="rep=$rep mode=$mode server=$name"
-    port=$(free_port)
+    port=$(bench_free_port)
     start_server "$name" "$mode" "$port"
     local probe=("$python" "$here/probe.py" --port "$port" --path /small --size 4096
         --rate "$probe_rate")
@@ -423,28 +376,13 @@ print(" ".join(f"io_{k}={v}" for k, v in sums.items()))
 ' "$1" 2>/dev/null || echo "io_counters=unavailable"
 }
 
-# The pairs of `pairs`, starting at position `shift` (mod their number).
-rotate() {
-    local shift=$1 n=${#pairs[@]} k
-    for ((k = 0; k < n; k++)); do
-        echo "${pairs[$(((k + shift) % n))]}"
-    done
-}
-
 started=$SECONDS
 echo "== $reps repetitions x ${#pairs[@]} runs (${pairs[*]}), ${duration} s under load each"
 for ((rep = 0; rep < reps; rep++)); do
-    for pair in $(rotate "$rep"); do
+    for pair in $(bench_rotate "$rep" "${pairs[@]}"); do
         run_pair "$rep" "${pair%%:*}" "${pair#*:}"
     done
     echo "   repetition $((rep + 1))/$reps done ($((SECONDS - started)) s)"
 done
 
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-echo "duration: $((SECONDS - started)) s" >>"$out/machine.txt"
-"$python" "$here/report.py" "$out" --plot "$out/bench-aio.png" >"$out/report.md"
-if [ "$copy_plot" = 1 ] && [ -s "$out/bench-aio.png" ]; then
-    cp "$out/bench-aio.png" "$root/docs/bench-aio.png"
-fi
-cat "$out/report.md"
-echo "results: $out"
+bench_finish "$out" "$here/report.py" bench-aio.png "$copy_plot"

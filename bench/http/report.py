@@ -11,43 +11,17 @@ serves more), for latency, system calls and memory evserve / the lowest peer
 
 import argparse
 import re
-import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "common"))
+from results import fmt, median_of, number, read_lines  # noqa: E402
 
 SERVERS = ["evserve", "nginx", "lighttpd", "h2o"]
 SIZES = ["13B", "4KiB", "1MiB"]
 SIZE_NAMES = {"13B": "13 B", "4KiB": "4 KiB", "1MiB": "1 MiB"}
 MODES = ["keepalive", "close"]
-
-
-def read_lines(path):
-    """Each line of key=value pairs as a dict; a missing file is no lines."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if fields:
-            rows.append(fields)
-    return rows
-
-
-def number(row, field):
-    try:
-        return float(row[field])
-    except (KeyError, ValueError):
-        return None
-
-
-def median_of(rows, field):
-    values = [v for v in (number(r, field) for r in rows) if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(value, digits=0):
-    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def best_ratio(values, higher_is_better):

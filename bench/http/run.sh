@@ -33,15 +33,11 @@
 #   EVS_BENCH_HTTP_PLOT (1)          copy the plot to docs/bench-http.png
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 <build-dir>" >&2
-    exit 2
-fi
-root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/common/bench.sh
+source "$(dirname "$0")/../common/bench.sh"
+bench_evserve_build "$0" "$@"
+root=$bench_root
 here="$root/bench/http"
-build=$(cd "$1" && pwd)
-evserve="$build/evserve"
-[ -x "$evserve" ] || { echo "$0: no evserve in $build" >&2; exit 1; }
 
 duration=${EVS_BENCH_HTTP_DURATION:-5}
 reps=${EVS_BENCH_HTTP_REPS:-3}
@@ -54,25 +50,12 @@ sizes=(13B 4KiB 1MiB)
 declare -A size_bytes=([13B]=13 [4KiB]=4096 [1MiB]=1048576)
 modes=(keepalive close)
 
-# Debian's interpreter, where python3-matplotlib puts matplotlib (a python3 found
-# first on PATH, from pyenv or a virtualenv, may lack it).
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
+bench_python
 for tool in wrk strace taskset "$python" ss; do
     command -v "$tool" >/dev/null || { echo "$0: $tool is missing (scripts/deps.sh bench)" >&2; exit 1; }
 done
 declare -A server_binary=([evserve]="$evserve" [nginx]=nginx [lighttpd]=lighttpd [h2o]=h2o)
-servers=()
-for name in "${wanted[@]}"; do
-    if [ -z "${server_binary[$name]+x}" ]; then
-        echo "$0: unknown server '$name'" >&2
-        exit 2
-    elif command -v "${server_binary[$name]}" >/dev/null; then
-        servers+=("$name")
-    else
-        echo "$0: $name is not installed, left out (scripts/deps.sh bench)" >&2
-    fi
-done
+bench_select_servers "$0"
 
 # 10,000 idle connections need as many descriptors in the client and in the
 # server; every process started from here inherits the raised limit.
@@ -111,34 +94,11 @@ chmod 755 "$tmp"
 declare -A server_pid=() server_port=()
 background=() # the client or tracer running in the background, until reaped
 
-# Whether any of the pids is a live process: not gone, and not a zombie (a master
-# that exited stays one, and answers kill -0, until this shell reaps it).
-alive() {
-    local pid state
-    for pid in "$@"; do
-        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
-        [ -n "$state" ] && [ "$state" != Z ] && return 0
-    done
-    return 1
-}
-
 stop_server() {
-    local name=$1 pid=${server_pid[$1]:-} k
+    local name=$1 pid=${server_pid[$1]:-}
     [ -n "$pid" ] || return 0
     unset "server_pid[$name]"
-    kill -TERM "$pid" 2>/dev/null || true
-    # Each server leads its own process group (setsid): give the master and its
-    # workers a moment to exit, then whatever is left of the group is killed.
-    local group=()
-    for ((k = 0; k < 100; k++)); do
-        read -r -a group <<<"$(pgrep -g "$pid" | tr '\n' ' ')"
-        alive "${group[@]}" || break
-        sleep 0.1
-    done
-    if alive "${group[@]}"; then
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
+    bench_stop_group "$pid"
 }
 
 cleanup() {
@@ -159,10 +119,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 version_of() {
     dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"
@@ -322,7 +278,7 @@ worker_pids() {
 
 start_server() {
     local name=$1 workers=$2 port
-    port=$(free_port)
+    port=$(bench_free_port)
     server_port[$name]=$port
     local command=()
     case "$name" in
@@ -376,14 +332,6 @@ stop_all() {
     done
 }
 
-# The servers of `servers`, starting at position `shift` (mod their number).
-rotate() {
-    local shift=$1 n=${#servers[@]}
-    for ((k = 0; k < n; k++)); do
-        echo "${servers[$(((k + shift) % n))]}"
-    done
-}
-
 # Sum of a field (kB) of /proc/<pid>/smaps_rollup over the given pids.
 memory_kb() {
     local field=$1
@@ -419,13 +367,8 @@ parse_wrk() {
 }
 
 {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "nproc: $cpus"
-    echo "kernel: $(uname -r)"
-    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-    echo "evserve: $("$evserve" -v 2>&1 | head -1) ($(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown))"
-    echo "evserve build type: $(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)"
+    bench_machine_lines
+    bench_evserve_lines
     echo "nginx: $(version_of nginx-light) (nginx-light; nginx $(version_of nginx))"
     echo "lighttpd: $(version_of lighttpd)"
     echo "h2o: $(version_of h2o)"
@@ -439,7 +382,7 @@ parse_wrk() {
 } >"$out/machine.txt"
 
 # Does this evserve know open_file_cache?
-write_evserve_conf 1 "$(free_port)" yes
+write_evserve_conf 1 "$(bench_free_port)" yes
 if "$evserve" -p "$tmp/evserve" -c conf/evserve.conf -t -q >/dev/null 2>&1; then
     evserve_open_file_cache=yes
 fi
@@ -570,7 +513,7 @@ for workers in "${worker_counts[@]}"; do
     for ((rep = 0; rep < reps; rep++)); do
         for size in "${sizes[@]}"; do
             for mode in "${modes[@]}"; do
-                for name in $(rotate "$rep"); do
+                for name in $(bench_rotate "$rep" "${servers[@]}"); do
                     run_wrk "$rep" "$workers" "$size" "$mode" "$name"
                 done
             done
@@ -585,11 +528,4 @@ for workers in "${worker_counts[@]}"; do
     stop_all
 done
 
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-echo "duration: $((SECONDS - started)) s" >>"$out/machine.txt"
-"$python" "$here/report.py" "$out" --plot "$out/bench-http.png" >"$out/report.md"
-if [ "${EVS_BENCH_HTTP_PLOT:-1}" = 1 ] && [ -s "$out/bench-http.png" ]; then
-    cp "$out/bench-http.png" "$root/docs/bench-http.png"
-fi
-cat "$out/report.md"
-echo "results: $out"
+bench_finish "$out" "$here/report.py" bench-http.png "${EVS_BENCH_HTTP_PLOT:-1}"
