@@ -273,7 +273,7 @@ device_info() {
     parent=$(lsblk -no PKNAME "$source" 2>/dev/null | head -1 || true)
     block=$(basename "${parent:-$source}")
     if [ -d "/sys/block/$block" ]; then
-        echo "device: $(lsblk -dno NAME,SIZE,TYPE,MODEL "/dev/$block" 2>/dev/null | tr -s ' ')" \
+        echo "device: $(lsblk -dno NAME,SIZE,TYPE,MODEL "/dev/$block" 2>/dev/null | xargs)," \
             "driver $(basename "$(readlink -f "/sys/block/$block/device/driver" 2>/dev/null)" 2>/dev/null)"
         echo "device queue: rotational=$(cat "/sys/block/$block/queue/rotational")" \
             "scheduler=$(cat "/sys/block/$block/queue/scheduler")" \
@@ -294,7 +294,7 @@ device_info() {
     bench_machine_lines
     bench_evserve_lines
     echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //') ($(dpkg-query -W -f='${Package} ${Version}' nginx-light 2>/dev/null || echo 'no nginx-light'));" \
-        "configure:$(nginx -V 2>&1 | grep -o -E -- '--with-(threads|file-aio)' | tr '\n' ' ' | sed 's/^/ /')"
+        "configure has: $(nginx -V 2>&1 | grep -o -E -- '--with-(threads|file-aio)' | xargs)"
     echo "wrk: $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo unknown)"
     echo "servers: ${servers[*]}; modes: ${modes[*]}"
     echo "command: bench/aio/run.sh $1 (EVS_BENCH_AIO_DURATION=$duration EVS_BENCH_AIO_REPS=$reps" \
