@@ -189,7 +189,11 @@ def plot(table, path, modes, title):
         ax.set_xlim(-0.5, len(modes) - 0.5)
         ax.set_xticklabels([f"aio {m}" for m in modes])
         if log:
+            # Bars on a log axis start at its bottom: put it well below the smallest.
             ax.set_yscale("log")
+            values = [v.get(metric) for v in table.values() if v.get(metric)]
+            if values:
+                ax.set_ylim(bottom=min(values) / 4)
         ax.set_title(label, fontsize=10)
         ax.grid(axis="y", which="both", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
