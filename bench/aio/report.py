@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Turns the raw lines of one bench/aio/run.sh run into markdown tables and a plot.
+"""Turns the raw lines of one bench/aio/run.sh run into markdown tables and a plot
+(one thread; it reads the run's directory and writes nothing but stdout and the PNG).
 
     bench/aio/report.py bench/results/aio-<time> [--plot file.png]  > report.md
 
