@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -114,26 +115,13 @@ TEST_P(ConfigErrorTest, PrintsNginxStyleErrorAndExitsOne) {
     if (c.extra != nullptr) {
         ASSERT_TRUE(server.write("conf/extra.conf", c.extra));
     }
-    std::string expected = std::string("evserve: [emerg] ") + c.message;
-    if (c.file != nullptr) {
-        expected += " in " + server.path(c.file) + ":" + std::to_string(c.line);
-    }
-    expected += "\n";
-
-    // Starting: the error, status 1, nothing left behind.
-    const RunResult started = server.run_with_conf({"-g", "daemon off;"}, 5s);
-    ASSERT_TRUE(started.exited) << "the server started on a broken configuration";
-    EXPECT_EQ(started.exit_code(), 1) << describe_status(started.status);
-    EXPECT_NE(started.err.find(expected), std::string::npos)
-        << "expected: " << expected << "got: " << started.err;
-    EXPECT_FALSE(file_exists(server.pid_path()));
-
-    // -t: the same error, then "test failed".
-    const RunResult tested = server.run_with_conf({"-t"}, 5s);
-    ASSERT_TRUE(tested.exited);
-    EXPECT_EQ(tested.exit_code(), 1);
-    EXPECT_EQ(tested.err,
-              expected + "evserve: configuration file " + server.conf_path() + " test failed\n");
+    const std::string expected = c.file != nullptr
+                                     ? emerg_at(c.message, server.path(c.file), c.line)
+                                     : "evserve: [emerg] " + std::string(c.message) + "\n";
+    // Starting: the error, status 1, nothing left behind; -t: the same error, then
+    // "test failed".
+    EXPECT_TRUE(config_start_fails(server, expected));
+    EXPECT_TRUE(config_test_fails(server, expected));
 }
 
 INSTANTIATE_TEST_SUITE_P(Errors, ConfigErrorTest, ::testing::ValuesIn(k_config_errors),
