@@ -6,67 +6,25 @@
 
 #include "event/file_thread_read.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 
 #include "event/io.hpp"
-#include "unit/event/loop_fixture.hpp"
+#include "unit/event/file_read_harness.hpp"
 
 namespace evs::event {
 namespace {
 
 using core::Status;
 
-class TempFile {
-public:
-    explicit TempFile(std::size_t size) {
-        char pattern[] = "/tmp/evs-thread-read-XXXXXX";
-        fd_ = ::mkstemp(pattern);
-        path_ = pattern;
-        std::mt19937_64 random(size + 1);
-        bytes_.resize(size);
-        for (char& b : bytes_) {
-            b = static_cast<char>(random());
-        }
-        EXPECT_EQ(::write(fd_, bytes_.data(), size), static_cast<ssize_t>(size));
-    }
-    ~TempFile() {
-        ::close(fd_);
-        ::unlink(path_.c_str());
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    int fd() const { return fd_; }
-    std::string slice(std::size_t offset, std::size_t size) const {
-        return bytes_.substr(offset, size);
-    }
+using test::Completion;
+using test::plan_read;
+using test::TempFile;
 
-private:
-    int fd_ = -1;
-    std::string path_;
-    std::string bytes_;
-};
-
-struct Completion {
-    int calls = 0;
-    std::thread::id thread;
-};
-
-void count_completion(FileRead* op) {
-    auto* done = static_cast<Completion*>(op->data);
-    ++done->calls;
-    done->thread = std::this_thread::get_id();
-}
-
-class ThreadPoolFileReadTest : public test::LoopTest {};
+class ThreadPoolFileReadTest : public test::FileReadTest {};
 
 TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
     TempFile file(300000);
@@ -78,11 +36,7 @@ TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
         Completion done;
         FileRead* op = reader.acquire(65536, 512, nullptr);
         ASSERT_NE(op, nullptr);
-        op->handler = count_completion;
-        op->data = &done;
-        op->fd = file.fd();
-        op->offset = 100001;
-        op->size = 65536;
+        plan_read(op, file.fd(), 100001, 65536, &done);
         ASSERT_EQ(reader.read(op), k_io_again);
         EXPECT_EQ(reader.read(op), k_io_again);
         ASSERT_TRUE(run_until([&] { return done.calls > 0; }));
@@ -133,15 +87,11 @@ TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitF
         }
         Completion done;
         FileRead* queued = reader.acquire(4096, 512, nullptr);
-        queued->handler = count_completion;
-        queued->data = &done;
-        queued->fd = file.fd();
-        queued->size = 4096;
+        plan_read(queued, file.fd(), 0, 4096, &done);
         ASSERT_EQ(reader.read(queued), k_io_again);
 
         FileRead* overflow = reader.acquire(4096, 512, nullptr);
-        overflow->fd = file.fd();
-        overflow->size = 4096;
+        plan_read(overflow, file.fd(), 0, 4096);
         EXPECT_EQ(reader.read(overflow), k_io_error) << "max_queue 1 is full";
         reader.release(overflow);
 
@@ -155,8 +105,7 @@ TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitF
             gate.open = true;
         }
         gate.cv.notify_all();
-        ASSERT_TRUE(run_until([&] { return reader.in_flight() == 0; }));
-        run_until([] { return false; }, 50);
+        ASSERT_TRUE(drain(reader));
         EXPECT_EQ(done.calls, 0) << "a released read reached its owner";
         pool.stop();
     }
