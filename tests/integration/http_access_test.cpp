@@ -175,6 +175,12 @@ protected:
         }
         ASSERT_TRUE(s.write("html/index.html", "root"));
         ASSERT_TRUE(s.start());
+        // The pid file appears once the master listens, before its worker runs: the
+        // first request waits in the backlog until the worker starts, which on a loaded
+        // machine takes longer than a test's 3 s per request. The worker's first answer
+        // says it serves every listener (all are set up before its loop runs).
+        ASSERT_TRUE(wait_until([] { return status_of(port_, "/open/") == 200; }, 30s))
+            << "the worker did not answer within 30 s";
     }
 
     static void TearDownTestSuite() {
