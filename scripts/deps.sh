@@ -4,7 +4,8 @@
 # something is missing. Usage: scripts/deps.sh [build|test|bench|fuzz]...
 set -euo pipefail
 
-build=(g++ cmake ninja-build make pkg-config libgtest-dev libgmock-dev libpcre2-dev)
+build=(g++ cmake ninja-build make pkg-config libgtest-dev libgmock-dev libpcre2-dev
+       liburing-dev)
 test=(curl python3 python3-prometheus-client strace)
 bench=(libevent-dev libev-dev libuv1-dev libbenchmark-dev strace wrk nginx-light lighttpd h2o
        python3-matplotlib)

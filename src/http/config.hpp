@@ -60,7 +60,7 @@ struct AccessLogConfig {
 
 enum class IfModifiedSince : std::uint8_t { off, exact, before };
 // aio: how file parts are read when they are not sent with sendfile (issue #6).
-enum class AioMode : std::uint8_t { off, native, threads };
+enum class AioMode : std::uint8_t { off, native, threads, io_uring };
 enum class LingeringClose : std::uint8_t { off, on, always };
 
 struct LocationConfig {
@@ -132,7 +132,7 @@ struct LocationConfig {
     // Reading files (http/file_read.hpp): aio, directio (-1: off; files of at least
     // this size are opened O_DIRECT), directio_alignment, output_buffers.
     AioMode aio = AioMode::off;
-    std::string aio_thread_pool;  // aio threads[=pool]
+    std::string aio_thread_pool;  // aio threads[=pool]; "default" for io_uring's fallback
     std::string aio_source;       // "file:line" of that aio directive, for its errors
     std::int64_t directio = -1;
     std::uint64_t directio_alignment = 512;

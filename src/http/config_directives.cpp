@@ -532,10 +532,12 @@ constexpr Directive k_location_directives[] = {
      conf::k_take1,
      {set_aio},
      "off",
-     "on | off | threads[=pool]",
+     "on | off | threads[=pool] | io_uring",
      "Read files that are not sent with sendfile without blocking the worker: on is Linux "
      "native AIO (io_submit; without directio the kernel still blocks in it), threads a "
-     "thread pool."},
+     "thread pool, io_uring a ring per worker (no directio needed; with sendfile on it reads "
+     "only what does not go out with sendfile, as on; a kernel without io_uring falls back "
+     "to the thread pool \"default\" with one warning)."},
     {"directio",
      k_hsl,
      conf::k_take1,

@@ -14,6 +14,7 @@
 
 #include "core/conf_values.hpp"
 #include "event/file_aio.hpp"
+#include "event/file_uring.hpp"
 #include "event/io.hpp"
 #include "event/loop.hpp"
 
@@ -35,6 +36,7 @@ struct FileReadState {
 namespace {
 
 thread_local event::FileAio* g_native = nullptr;
+thread_local event::UringFileReader* g_uring = nullptr;
 thread_local std::vector<std::pair<std::string, event::FileReader*>> g_threads;
 thread_local std::unique_ptr<event::FileReader> g_sync;
 thread_local bool g_directio_warned = false;
@@ -69,7 +71,12 @@ event::FileReader* reader_for(Request* r, const LocationConfig& loc) {
     if (loc.aio == AioMode::native && g_native != nullptr) {
         return g_native;
     }
-    if (loc.aio == AioMode::threads) {
+    if (loc.aio == AioMode::io_uring && g_uring != nullptr && g_uring->enabled()) {
+        return g_uring;
+    }
+    // aio threads, or aio io_uring in a worker whose kernel has no io_uring: its
+    // pool is "default".
+    if (loc.aio == AioMode::threads || loc.aio == AioMode::io_uring) {
         for (const auto& [name, reader] : g_threads) {
             if (name == loc.aio_thread_pool) {
                 return reader;
@@ -233,12 +240,17 @@ void set_file_aio(event::FileAio* aio) {
     g_native = aio;
 }
 
+void set_uring_reader(event::UringFileReader* uring) {
+    g_uring = uring;
+}
+
 void add_thread_reader(std::string_view name, event::FileReader* reader) {
     g_threads.emplace_back(std::string(name), reader);
 }
 
 void release_file_readers() {
     g_native = nullptr;
+    g_uring = nullptr;
     g_threads.clear();
     g_sync.reset();
 }
@@ -252,7 +264,7 @@ using conf::Error;
 using conf::Node;
 using std::optional;
 
-// aio on | off | threads[=pool];
+// aio on | off | threads[=pool] | io_uring;
 optional<Error> set_aio(Applier&, const Node& node, const Directive&, void* p) {
     auto* loc = static_cast<LocationConfig*>(p);
     const std::string& value = node.args[1];
@@ -260,6 +272,9 @@ optional<Error> set_aio(Applier&, const Node& node, const Directive&, void* p) {
         loc->aio = AioMode::off;
     } else if (value == "on") {
         loc->aio = AioMode::native;
+    } else if (value == "io_uring") {
+        loc->aio = AioMode::io_uring;
+        loc->aio_thread_pool = "default";
     } else if (value == "threads") {
         loc->aio = AioMode::threads;
         loc->aio_thread_pool = "default";

@@ -11,6 +11,11 @@
 //                opened with directio, as nginx does; with sendfile off, for every
 //                file (without O_DIRECT the kernel then blocks in io_submit()).
 //   aio threads  the named thread pool's reader (event/file_thread_read.hpp).
+//   aio io_uring the worker's ring (event/file_uring.hpp), with sendfile as `aio on`:
+//                files that go out with sendfile (sendfile on, no directio) are
+//                sent with it, the ring reads whatever the output reads into memory
+//                (sendfile off, directio files). A worker whose kernel has no
+//                io_uring reads those files in the thread pool "default".
 //   aio off      pread().
 // With directio, files of at least that size are read with O_DIRECT: the buffer,
 // offsets and sizes are aligned to directio_alignment, and the unaligned head and
@@ -23,7 +28,6 @@
 // request ends. Thread: the worker's loop thread.
 
 #include <sys/types.h>
-#include <optional>
 
 #include <cstdint>
 #include <optional>
@@ -35,6 +39,7 @@
 namespace evs::event {
 class FileAio;
 class FileReader;
+class UringFileReader;
 }  // namespace evs::event
 
 namespace evs::http {
@@ -51,6 +56,9 @@ ssize_t read_file_part(Request* r, off_t pos, off_t end, char** data);
 
 // The worker's native AIO context (nullptr: none, `aio on` reads synchronously).
 void set_file_aio(event::FileAio* aio);
+// The worker's io_uring reader (nullptr, or disabled: `aio io_uring` reads in the
+// thread pool "default").
+void set_uring_reader(event::UringFileReader* uring);
 // The reader of the thread pool `name` (`aio threads=name`).
 void add_thread_reader(std::string_view name, event::FileReader* reader);
 // Frees the worker's synchronous reader and forgets the other readers.

@@ -36,9 +36,10 @@ void collect_access_logs(http::LocationConfig& loc, std::vector<http::AccessLogC
 
 // aio threads[=pool]: the pool must be declared with thread_pool, except "default",
 // which exists once something uses it (nginx's implicit "thread_pool default
-// threads=32 max_queue=65536").
+// threads=32 max_queue=65536"). aio io_uring uses "default" too, where a worker's
+// kernel has no io_uring.
 bool check_aio_thread_pools(MainConfig& main, const http::LocationConfig& loc, std::string* error) {
-    if (loc.aio == http::AioMode::threads) {
+    if (loc.aio == http::AioMode::threads || loc.aio == http::AioMode::io_uring) {
         const auto declared =
             std::find_if(main.thread_pools.begin(), main.thread_pools.end(),
                          [&](const ThreadPoolConfig& p) { return p.name == loc.aio_thread_pool; });

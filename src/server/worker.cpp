@@ -15,6 +15,7 @@
 #include "event/connection.hpp"
 #include "event/file_aio.hpp"
 #include "event/file_thread_read.hpp"
+#include "event/file_uring.hpp"
 #include "event/io.hpp"
 #include "event/thread_pool.hpp"
 #include "http/access_log.hpp"
@@ -165,27 +166,28 @@ std::optional<cpu_set_t> worker_cpus(const MainConfig& main, int number) {
     return std::nullopt;
 }
 
-bool location_uses_native_aio(const http::LocationConfig& loc) {
-    if (loc.aio == http::AioMode::native) {
+bool location_uses_aio(const http::LocationConfig& loc, http::AioMode mode) {
+    if (loc.aio == mode) {
         return true;
     }
     for (const auto& nested : loc.locations) {
-        if (location_uses_native_aio(*nested)) {
+        if (location_uses_aio(*nested, mode)) {
             return true;
         }
     }
     return false;
 }
 
-bool uses_native_aio(const Cycle& cycle) {
+// Whether a location says `aio on` (native) or `aio io_uring`.
+bool uses_aio(const Cycle& cycle, http::AioMode mode) {
     if (cycle.main.http == nullptr) {
         return false;
     }
-    if (cycle.main.http->defaults.location.aio == http::AioMode::native) {
+    if (cycle.main.http->defaults.location.aio == mode) {
         return true;
     }
     for (const auto& srv : cycle.main.http->servers) {
-        if (location_uses_native_aio(srv->location)) {
+        if (location_uses_aio(srv->location, mode)) {
             return true;
         }
     }
@@ -394,13 +396,33 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     // Native AIO (`aio on`), set up only when a location asks for it, as nginx
     // creates its context only with file AIO in use.
     std::unique_ptr<event::FileAio> aio;
-    if (uses_native_aio(cycle)) {
+    if (uses_aio(cycle, http::AioMode::native)) {
         aio = std::make_unique<event::FileAio>(loop, cycle.main.events.worker_aio_requests);
         const core::Status s = aio->init();
         if (s == core::Status::error) {
             return 2;
         }
         http::set_file_aio(aio.get());
+    }
+
+    // aio io_uring: the worker's ring, also created only when a location asks for
+    // it. Without io_uring in this kernel those locations read in the pool
+    // "default" (it exists whenever a location says `aio io_uring`).
+    std::unique_ptr<event::UringFileReader> uring;
+    if (uses_aio(cycle, http::AioMode::io_uring)) {
+        uring =
+            std::make_unique<event::UringFileReader>(loop, cycle.main.events.worker_aio_requests);
+        const core::Status s = uring->init();
+        if (s == core::Status::error) {
+            return 2;
+        }
+        if (s == core::Status::declined) {
+            log.write(LogLevel::warn, 0,
+                      "io_uring is not available (io_uring_queue_init(%u) failed: %d: %s), aio "
+                      "io_uring falls back to threads",
+                      uring->entries(), uring->setup_error(), std::strerror(uring->setup_error()));
+        }
+        http::set_uring_reader(uring.get());
     }
 
     // aio threads: a reader per pool. Declared after the pools, but destroyed
@@ -456,6 +478,7 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     g_worker = nullptr;
     http::release_worker_caches();
     aio.reset();
+    uring.reset();
     os::close_fd(*sfd);
     return 0;
 }

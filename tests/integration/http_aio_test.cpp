@@ -1,23 +1,29 @@
-// File reads that never block the loop, part 1: native AIO (`aio on`), directio,
-// directio_alignment, output_buffers and worker_aio_requests, against the real
-// binary on 127.0.0.1 (issue #6).
+// File reads that never block the loop: native AIO (`aio on`), io_uring (`aio
+// io_uring`), thread pools, directio, directio_alignment, output_buffers and
+// worker_aio_requests, against the real binary on 127.0.0.1 (issue #6).
+// (http_uring_fallback_test.cpp: io_uring refused by the kernel.)
 //
 // Files of 0 B, 1 B, 4095 B, 4096 B, 1 MiB + 7 B and 64 MiB of random bytes are
 // served whole and by ranges (single and multipart, unaligned heads and tails), and
-// compared by SHA-256 with what was written, in every mode: native AIO with and
-// without directio, with sendfile on (AIO only from the directio size up) and off,
-// directio without AIO, and plain pread. The error log at debug level proves which
-// system calls ran (io_submit, the worker_aio_requests fallback). 200 concurrent
-// requests with worker_aio_requests 4 force fallbacks and must all be byte-exact.
-// Clients that go away in the middle of large transfers leave nothing behind (ASan
-// build) and the connections that reuse their slots get exact bytes.
+// compared by SHA-256 with what was written, in every mode: native AIO and io_uring
+// with and without directio, with sendfile on (reads only from the directio size up)
+// and off, threads, directio without AIO, and plain pread. The error log at debug
+// level proves which system calls ran (io_submit, the ring's submissions, the
+// worker_aio_requests fallback); strace and the Prometheus counters say it again.
+// For native AIO and io_uring: 200 concurrent requests with worker_aio_requests 4
+// force fallbacks and must all be byte-exact; clients that go away in the middle of
+// large transfers leave nothing behind (ASan build) and the connections that reuse
+// their slots get exact bytes. The io_uring cases are skipped where the kernel
+// refuses io_uring.
 //
 // The files live where O_DIRECT works: the test prefix under /tmp when its file
 // system takes O_DIRECT, otherwise a directory in the build tree (tmpfs refuses it).
 
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -227,7 +233,19 @@ void PrintTo(const Mode& mode, std::ostream* out) {
 }
 
 constexpr char k_submit[] = "native AIO: io_submit fd";
+constexpr char k_uring[] = "io_uring: submit fd";
 constexpr char k_thread[] = "thread read: fd";
+
+// Whether the kernel (and the seccomp filter we run under) gives us a ring.
+bool kernel_has_io_uring() {
+    io_uring_params params{};
+    const long fd = ::syscall(__NR_io_uring_setup, 2, &params);
+    if (fd < 0) {
+        return false;
+    }
+    ::close(static_cast<int>(fd));
+    return true;
+}
 
 const Mode k_modes[] = {
     {"NativeDirectio", "aio on; directio 512; sendfile off; output_buffers 2 32k;", k_submit,
@@ -249,9 +267,22 @@ const Mode k_modes[] = {
      "file read: sync, 65536-byte buffer, directio"},
     {"Pread", "sendfile off; output_buffers 3 5000;", "", "file read: sync, 15000-byte buffer\n"},
     {"Sendfile", "sendfile on;", "", ""},
+    {"IoUring", "aio io_uring; sendfile off; output_buffers 1 64k;", k_uring,
+     "file read: io_uring, 65536-byte buffer\n"},
+    {"IoUringDirectio", "aio io_uring; directio 512; sendfile off; output_buffers 2 32k;", k_uring,
+     "file read: io_uring, 65536-byte buffer, directio"},
+    {"IoUringAndSendfileDirectio", "aio io_uring; sendfile on; directio 4096;", k_uring,
+     "file read: io_uring, 65536-byte buffer, directio"},
+    // As `aio on`: what goes out with sendfile is not read at all.
+    {"IoUringAndSendfile", "aio io_uring; sendfile on;", "", ""},
 };
 
-class AioTest : public ::testing::TestWithParam<Mode> {
+bool uses_io_uring(const Mode& mode) {
+    return std::string_view(mode.directives).find("aio io_uring") != std::string_view::npos;
+}
+
+// The site's server, for the suites below.
+class AioServer : public ::testing::Test {
 protected:
     static void SetUpTestSuite() { g_site = new Site(); }
     static void TearDownTestSuite() {
@@ -261,7 +292,8 @@ protected:
 
     void SetUp() override { ASSERT_FALSE(g_site->dir().empty()) << "no directory takes O_DIRECT"; }
 
-    // Starts a server whose location / serves the site with `directives`.
+    // Starts a server whose location / serves the site with `directives` (and
+    // /metrics the Prometheus page).
     void start(const std::string& directives, const std::string& events = "",
                const std::string& main = "") {
         port_ = free_port();
@@ -271,7 +303,9 @@ protected:
         text += "events { worker_connections 512; " + events + " }\n";
         text += "http {\n    access_log off;\n    server {\n        listen 127.0.0.1:" +
                 std::to_string(port_) + ";\n        root " + g_site->dir() + ";\n" +
-                "        location / { " + directives + " }\n    }\n}\n";
+                "        location / { " + directives + " }\n" +
+                "        location = /metrics { stub_status; status_format prometheus; }\n" +
+                "    }\n}\n";
         ASSERT_TRUE(server_.configure(text));
         ASSERT_TRUE(server_.start());
     }
@@ -292,6 +326,8 @@ protected:
     TestServer server_;
     std::uint16_t port_ = 0;
 };
+
+class AioTest : public AioServer, public ::testing::WithParamInterface<Mode> {};
 
 // The parts of a multipart/byteranges body: (first, last) and the bytes.
 std::vector<std::pair<std::pair<long long, long long>, std::string>> multipart(
@@ -320,6 +356,9 @@ std::vector<std::pair<std::pair<long long, long long>, std::string>> multipart(
 
 TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     const Mode& mode = GetParam();
+    if (uses_io_uring(mode) && !kernel_has_io_uring()) {
+        GTEST_SKIP() << "io_uring is not available here";
+    }
     start(mode.directives, "", mode.main);
     HttpClient client(port_);
     ASSERT_TRUE(client.ok());
@@ -400,6 +439,10 @@ TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     } else {
         EXPECT_NE(log.find("native AIO: io_setup(32)"), std::string::npos);
     }
+    if (mode.submit_line != k_uring) {
+        EXPECT_EQ(count_of(log, k_uring), 0u) << "no read went through the ring, yet one did";
+    }
+    EXPECT_EQ(count_of(log, "io_uring: ring of 32 entries"), uses_io_uring(mode) ? 1u : 0u);
     EXPECT_EQ(log.find("[alert]"), std::string::npos) << log.substr(0, 4000);
     EXPECT_EQ(log.find("[crit]"), std::string::npos);
     EXPECT_EQ(log.find("[warn]"), std::string::npos);
@@ -413,10 +456,48 @@ std::string mode_name(const ::testing::TestParamInfo<Mode>& mode) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, AioTest, ::testing::ValuesIn(k_modes), mode_name);
 
-class AioLoadTest : public AioTest {};
+class AioLoadTest : public AioServer {};
 
-TEST_F(AioLoadTest, TwoHundredConcurrentRequestsWithFourAioSlotsAreAllByteExact) {
-    start("aio on; directio 512; sendfile off; output_buffers 1 64k;", "worker_aio_requests 4;");
+// The kernel interfaces with a queue of worker_aio_requests, under load.
+struct QueueMode {
+    const char* name;
+    const char* directives;
+    const char* setup_line;   // followed by worker_aio_requests
+    const char* submit_line;  // one per read started
+    const char* mode_label;   // in the Prometheus counters
+};
+
+void PrintTo(const QueueMode& mode, std::ostream* out) {
+    *out << mode.name;
+}
+
+const QueueMode k_queue_modes[] = {
+    {"Native", "aio on; directio 512; sendfile off;", "native AIO: io_setup(", k_submit, "native"},
+    {"IoUring", "aio io_uring; sendfile off;", "io_uring: ring of ", k_uring, "io_uring"},
+};
+
+// The value of evserve_file_io_operations_total for `mode` and `result`, or -1.
+long long file_io_counter(const std::string& page, const std::string& mode,
+                          const std::string& result) {
+    const std::string key = "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" +
+                            result + "\"} ";
+    const std::size_t at = page.find(key);
+    return at == std::string::npos ? -1 : std::atoll(page.c_str() + at + key.size());
+}
+
+class AioQueueLoadTest : public AioServer, public ::testing::WithParamInterface<QueueMode> {
+protected:
+    void SetUp() override {
+        AioServer::SetUp();
+        if (std::string_view(GetParam().name) == "IoUring" && !kernel_has_io_uring()) {
+            GTEST_SKIP() << "io_uring is not available here";
+        }
+    }
+};
+
+TEST_P(AioQueueLoadTest, TwoHundredConcurrentRequestsWithFourSlotsAreAllByteExact) {
+    const QueueMode& mode = GetParam();
+    start(mode.directives + " output_buffers 1 64k;"s, "worker_aio_requests 4;");
     constexpr int k_clients = 200;
     std::vector<HttpClient> clients;
     clients.reserve(k_clients);
@@ -447,17 +528,26 @@ TEST_F(AioLoadTest, TwoHundredConcurrentRequestsWithFourAioSlotsAreAllByteExact)
     }
     EXPECT_EQ(exact, k_clients);
     const std::string log = server_.error_log();
-    EXPECT_NE(log.find("native AIO: io_setup(4)"), std::string::npos);
-    EXPECT_GT(count_of(log, "native AIO: io_submit fd"), 0u);
+    EXPECT_NE(log.find(mode.setup_line + "4"s), std::string::npos);
+    EXPECT_GT(count_of(log, mode.submit_line), 0u);
     EXPECT_GT(count_of(log, "operations in flight (worker_aio_requests)"), 0u)
         << "200 concurrent reads never found the 4 slots full";
     EXPECT_EQ(log.find("[alert]"), std::string::npos);
+    // The counters say the same: reads submitted and completed, and fallbacks.
+    HttpClient status(port_);
+    const auto page = get(status, "/metrics");
+    ASSERT_TRUE(page) << status.error();
+    const long long submitted = file_io_counter(page->body, mode.mode_label, "submitted");
+    EXPECT_GT(submitted, 0) << page->body;
+    EXPECT_EQ(file_io_counter(page->body, mode.mode_label, "completed"), submitted);
+    EXPECT_GT(file_io_counter(page->body, mode.mode_label, "fallback"), 0);
     server_.stop(SIGQUIT);
     server_.expect_no_sanitizer_reports();
 }
 
-TEST_F(AioLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetExactBytes) {
-    start("aio on; directio 512; sendfile off; output_buffers 1 128k;", "worker_aio_requests 8;");
+TEST_P(AioQueueLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetExactBytes) {
+    const QueueMode& mode = GetParam();
+    start(mode.directives + " output_buffers 1 128k;"s, "worker_aio_requests 8;");
     const std::string& big = g_site->bytes("f64m");
     for (int round = 0; round < 20; ++round) {
         HttpClient c(port_);
@@ -486,10 +576,15 @@ TEST_F(AioLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetE
     const auto whole = get(last, "/f64m");
     ASSERT_TRUE(whole) << last.error();
     EXPECT_EQ(sha256(whole->body), sha256(big));
-    EXPECT_EQ(server_.error_log().find("[alert]"), std::string::npos);
+    const std::string log = server_.error_log();
+    EXPECT_GT(count_of(log, mode.submit_line), 0u);
+    EXPECT_EQ(log.find("[alert]"), std::string::npos);
     server_.stop(SIGQUIT);
     server_.expect_no_sanitizer_reports();
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, AioQueueLoadTest, ::testing::ValuesIn(k_queue_modes),
+                         [](const auto& mode) { return std::string(mode.param.name); });
 
 TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesOn) {
     // One thread, one queued task, 4 MiB O_DIRECT reads: most of 40 requests that
@@ -530,42 +625,86 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     server_.expect_no_sanitizer_reports();
 }
 
-// The worker's system calls seen from outside: strace attached to it sees io_submit
-// and io_getevents (the aligned middle of the file), and pread64 only for the
-// unaligned tail.
-TEST_F(AioLoadTest, StraceSeesTheWorkerReadThroughIoSubmitAndIoGetevents) {
+// The worker's system calls seen from outside: strace attached to it, while one
+// client fetches /f1m7 whole.
+class AioStraceTest : public AioServer {
+protected:
+    // The calls of `trace` (strace's -e trace=) the worker made for the fetch, or
+    // nothing when strace cannot attach here (the test is then skipped).
+    std::optional<std::string> trace_fetch(const std::string& trace) {
+        const std::vector<pid_t> workers = server_.wait_workers(1);
+        if (workers.size() != 1u) {
+            ADD_FAILURE() << "no single worker";
+            return std::nullopt;
+        }
+        const pid_t worker = workers.front();
+        const std::string out = server_.path("logs/strace.txt");
+        ChildProcess strace;
+        if (!strace.start("/usr/bin/strace", {"-qq", "-e", "trace=" + trace, "-o", out, "-p",
+                                              std::to_string(worker)})) {
+            return std::nullopt;
+        }
+        const auto traced = [&] {
+            const std::string status = read_file("/proc/" + std::to_string(worker) + "/status");
+            const std::size_t at = status.find("TracerPid:");
+            return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
+        };
+        if (!wait_until(traced, 5s)) {
+            skip_reason_ = "strace could not attach (ptrace not permitted here): " +
+                           strace.stderr_text();
+            return std::nullopt;
+        }
+        HttpClient client(port_);
+        const auto r = get(client, "/f1m7");
+        EXPECT_TRUE(r) << client.error();
+        if (r) {
+            EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+        }
+        strace.signal(SIGINT);
+        EXPECT_TRUE(strace.wait(10s).has_value());
+        return read_file(out);
+    }
+
+    std::string skip_reason_;
+};
+
+// io_submit and io_getevents for the aligned middle of the file, and pread64 only
+// for the unaligned tail.
+TEST_F(AioStraceTest, NativeAioReadsThroughIoSubmitAndIoGetevents) {
     if (!file_exists("/usr/bin/strace")) {
         GTEST_SKIP() << "no strace (scripts/deps.sh test installs it)";
     }
     start("aio on; directio 512; sendfile off; output_buffers 1 64k;");
-    const std::vector<pid_t> workers = server_.wait_workers(1);
-    ASSERT_EQ(workers.size(), 1u);
-    const pid_t worker = workers.front();
-    const std::string out = server_.path("logs/strace.txt");
-    ChildProcess strace;
-    ASSERT_TRUE(
-        strace.start("/usr/bin/strace", {"-qq", "-e", "trace=io_submit,io_getevents,pread64", "-o",
-                                         out, "-p", std::to_string(worker)}));
-    const auto traced = [&] {
-        const std::string status = read_file("/proc/" + std::to_string(worker) + "/status");
-        const std::size_t at = status.find("TracerPid:");
-        return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
-    };
-    if (!wait_until(traced, 5s)) {
-        GTEST_SKIP() << "strace could not attach (ptrace not permitted here): "
-                     << strace.stderr_text();
+    const auto calls = trace_fetch("io_submit,io_getevents,pread64");
+    if (!calls) {
+        GTEST_SKIP() << skip_reason_;
     }
-    HttpClient client(port_);
-    const auto r = get(client, "/f1m7");
-    ASSERT_TRUE(r) << client.error();
-    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
-    strace.signal(SIGINT);
-    ASSERT_TRUE(strace.wait(10s).has_value());
-    const std::string calls = read_file(out);
     // 1 MiB in 64 KiB reads, then the 7-byte tail synchronously.
-    EXPECT_GE(count_of(calls, "io_submit("), 16u) << calls.substr(0, 2000);
-    EXPECT_GE(count_of(calls, "io_getevents("), 1u) << calls.substr(0, 2000);
-    EXPECT_EQ(count_of(calls, "pread64("), 1u) << calls.substr(0, 2000);
+    EXPECT_GE(count_of(*calls, "io_submit("), 16u) << calls->substr(0, 2000);
+    EXPECT_GE(count_of(*calls, "io_getevents("), 1u) << calls->substr(0, 2000);
+    EXPECT_EQ(count_of(*calls, "pread64("), 1u) << calls->substr(0, 2000);
+    server_.stop(SIGQUIT);
+}
+
+// One io_uring_enter per read (submission; completions are taken from the shared
+// queue without a call), and no pread64 or io_submit for any byte of the body.
+TEST_F(AioStraceTest, IoUringReadsThroughIoUringEnterAlone) {
+    if (!file_exists("/usr/bin/strace")) {
+        GTEST_SKIP() << "no strace (scripts/deps.sh test installs it)";
+    }
+    if (!kernel_has_io_uring()) {
+        GTEST_SKIP() << "io_uring is not available here";
+    }
+    start("aio io_uring; sendfile off; output_buffers 1 64k;");
+    const auto calls = trace_fetch("io_uring_enter,io_submit,io_getevents,pread64");
+    if (!calls) {
+        GTEST_SKIP() << skip_reason_;
+    }
+    // 1 MiB + 7 B in 64 KiB reads: 17 submissions.
+    EXPECT_EQ(count_of(*calls, "io_uring_enter("), 17u) << calls->substr(0, 3000);
+    EXPECT_EQ(count_of(*calls, "pread64("), 0u) << calls->substr(0, 3000);
+    EXPECT_EQ(count_of(*calls, "io_submit("), 0u) << calls->substr(0, 3000);
+    EXPECT_EQ(count_of(*calls, "io_getevents("), 0u) << calls->substr(0, 3000);
     server_.stop(SIGQUIT);
 }
 
