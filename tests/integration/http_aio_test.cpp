@@ -479,8 +479,8 @@ const QueueMode k_queue_modes[] = {
 // The value of evserve_file_io_operations_total for `mode` and `result`, or -1.
 long long file_io_counter(const std::string& page, const std::string& mode,
                           const std::string& result) {
-    const std::string key = "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" +
-                            result + "\"} ";
+    const std::string key =
+        "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" + result + "\"} ";
     const std::size_t at = page.find(key);
     return at == std::string::npos ? -1 : std::atoll(page.c_str() + at + key.size());
 }
@@ -650,8 +650,8 @@ protected:
             return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
         };
         if (!wait_until(traced, 5s)) {
-            skip_reason_ = "strace could not attach (ptrace not permitted here): " +
-                           strace.stderr_text();
+            skip_reason_ =
+                "strace could not attach (ptrace not permitted here): " + strace.stderr_text();
             return std::nullopt;
         }
         HttpClient client(port_);
@@ -700,8 +700,11 @@ TEST_F(AioStraceTest, IoUringReadsThroughIoUringEnterAlone) {
     if (!calls) {
         GTEST_SKIP() << skip_reason_;
     }
-    // 1 MiB + 7 B in 64 KiB reads: 17 submissions.
-    EXPECT_EQ(count_of(*calls, "io_uring_enter("), 17u) << calls->substr(0, 3000);
+    // 1 MiB + 7 B in 64 KiB reads: 17 submissions (and at most one more call each
+    // to run completions the kernel deferred to this thread).
+    const std::size_t enters = count_of(*calls, "io_uring_enter(");
+    EXPECT_GE(enters, 17u) << calls->substr(0, 3000);
+    EXPECT_LE(enters, 34u) << calls->substr(0, 3000);
     EXPECT_EQ(count_of(*calls, "pread64("), 0u) << calls->substr(0, 3000);
     EXPECT_EQ(count_of(*calls, "io_submit("), 0u) << calls->substr(0, 3000);
     EXPECT_EQ(count_of(*calls, "io_getevents("), 0u) << calls->substr(0, 3000);
@@ -762,6 +765,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadDirective{"output_buffers 0 32k;", "\"output_buffers\" directive invalid value"},
         BadDirective{"output_buffers 2 0;", "\"output_buffers\" directive invalid value"},
         BadDirective{"aio threads=nope;", "unknown thread pool \"nope\""},
+        BadDirective{"aio io_uring=yes;", "invalid value \"io_uring=yes\" in \"aio\" directive"},
         BadDirective{"output_buffers 2;",
                      "invalid number of arguments in \"output_buffers\" directive"}),
     [](const auto& p) { return "Case" + std::to_string(p.index); });

@@ -692,7 +692,11 @@ public:
     bool start(std::string_view directives = "") {
         std::string g = "daemon off;";
         g.append(directives);
-        if (!child_.start(k_evserve, {"-p", prefix_, "-c", "conf/test.conf", "-g", g})) {
+        std::vector<std::string> args{"-p", prefix_, "-c", "conf/test.conf", "-g", g};
+        if (!launcher_.empty()) {
+            args.insert(args.begin(), k_evserve);
+        }
+        if (!child_.start(launcher_.empty() ? k_evserve : launcher_, args)) {
             return false;
         }
         master_ = child_.pid();
@@ -709,6 +713,11 @@ public:
     }
 
     pid_t master() const { return master_; }
+
+    // start() runs `path` with the server's path and arguments: a program that
+    // changes the server's surroundings and then execs it (its pid stays the
+    // master's).
+    void set_launcher(std::string path) { launcher_ = std::move(path); }
 
     // The pid in a pid file under the prefix, or -1.
     pid_t pid_in_file(std::string_view relative) const {
@@ -853,6 +862,7 @@ private:
     ChildProcess child_;
     pid_t master_ = -1;
     std::vector<pid_t> adopted_;
+    std::string launcher_;  // set_launcher()
 };
 
 // A suite that shares one running server between its tests (they only read from
