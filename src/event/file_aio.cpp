@@ -1,6 +1,5 @@
 #include "event/file_aio.hpp"
 
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -8,9 +7,7 @@
 #include <cstdint>
 #include <new>
 
-#include "event/backends/backend.hpp"
 #include "event/loop.hpp"
-#include "os/socket.hpp"
 
 namespace evs::event {
 
@@ -60,52 +57,26 @@ FileAio::~FileAio() {
         sys_.destroy(ctx_);
         ctx_ = 0;
     }
-    if (connection_ != nullptr) {
-        if (connection_->read.active) {
-            loop_.backend().del(&connection_->read, k_close_event);
-        }
-        loop_.delete_posted(&connection_->read);
-        connection_->fd = -1;
-        connection_ = nullptr;
-    }
-    os::close_fd(eventfd_);
-    eventfd_ = -1;
+    unwatch_eventfd();
 }
 
 Status FileAio::init() {
-    eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (eventfd_ < 0) {
-        loop_.log().write(LogLevel::alert, errno, "eventfd() failed: native AIO is off");
-        return Status::declined;
-    }
     if (sys_.setup(max_requests_, &ctx_) < 0) {
         const int err = errno;
         ctx_ = 0;
-        os::close_fd(eventfd_);
-        eventfd_ = -1;
         // ENOSYS: a kernel built without AIO; EAGAIN: fs.aio-max-nr is exhausted.
         loop_.log().write(err == ENOSYS ? LogLevel::warn : LogLevel::alert, err,
                           "io_setup(%u) failed: native AIO is off, files are read synchronously",
                           max_requests_);
         return Status::declined;
     }
-    connection_ = loop_.pool().get_internal(eventfd_);
-    if (connection_ == nullptr) {
-        loop_.log().write(LogLevel::emerg, 0, "no internal connection slot for the AIO eventfd");
-        return Status::error;
-    }
-    connection_->data = this;
-    // Completions are collected at once, even while the loop posts events (accept
-    // mutex held): their handlers are posted anyway.
-    connection_->immediate = 1;
-    connection_->read.handler = on_eventfd;
-    if (loop_.backend().add(&connection_->read, k_clear_event) != Status::ok) {
-        return Status::error;
+    if (const Status s = watch_eventfd("native AIO", on_eventfd); s != Status::ok) {
+        return s;
     }
     enabled_ = true;
     if (loop_.log().enabled(LogLevel::debug)) {
         loop_.log().write(LogLevel::debug, 0, "native AIO: io_setup(%u), eventfd %d", max_requests_,
-                          eventfd_);
+                          eventfd());
     }
     return Status::ok;
 }
@@ -147,7 +118,7 @@ Status FileAio::submit(FileRead* op) {
     aio->cb.aio_nbytes = op->size;
     aio->cb.aio_offset = op->offset;
     aio->cb.aio_flags = IOCB_FLAG_RESFD;
-    aio->cb.aio_resfd = static_cast<std::uint32_t>(eventfd_);
+    aio->cb.aio_resfd = static_cast<std::uint32_t>(eventfd());
     iocb* list[1] = {&aio->cb};
     const long n = sys_.submit(ctx_, 1, list);
     if (n == 1) {
@@ -177,7 +148,7 @@ Status FileAio::submit(FileRead* op) {
 
 void FileAio::on_eventfd(Event* ev) {
     Connection* c = connection_of(ev);
-    auto* self = static_cast<FileAio*>(c->data);
+    auto* self = static_cast<FileAio*>(reader_of(ev));
     std::uint64_t ready = 0;
     const ssize_t n = ::read(c->fd, &ready, sizeof(ready));
     ev->ready = 0;

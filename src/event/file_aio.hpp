@@ -69,8 +69,6 @@ private:
     AioSyscalls sys_;
     unsigned max_requests_;
     aio_context_t ctx_ = 0;
-    int eventfd_ = -1;
-    Connection* connection_ = nullptr;
     bool enabled_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "event/file_read.hpp"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,8 +8,10 @@
 #include <cstdlib>
 #include <new>
 
+#include "event/backends/backend.hpp"
 #include "event/io.hpp"
 #include "event/loop.hpp"
+#include "os/socket.hpp"
 
 namespace evs::event {
 
@@ -180,6 +183,45 @@ void FileReader::complete(FileRead* op, ssize_t result) {
     op->event.complete = 1;
     op->result = result;
     loop_.post(&op->event);
+}
+
+Status FileReader::watch_eventfd(const char* what, void (*handler)(Event* ev)) {
+    eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (eventfd_ < 0) {
+        const int err = errno;
+        loop_.log().write(LogLevel::alert, err, "eventfd() failed: %s is off", what);
+        errno = err;
+        return Status::declined;
+    }
+    eventfd_connection_ = loop_.pool().get_internal(eventfd_);
+    if (eventfd_connection_ == nullptr) {
+        loop_.log().write(LogLevel::emerg, 0, "no internal connection slot for the %s eventfd",
+                          what);
+        return Status::error;
+    }
+    eventfd_connection_->data = this;
+    eventfd_connection_->immediate = 1;
+    eventfd_connection_->read.handler = handler;
+    return loop_.backend().add(&eventfd_connection_->read, k_clear_event) == Status::ok
+               ? Status::ok
+               : Status::error;
+}
+
+void FileReader::unwatch_eventfd() {
+    if (Connection* c = eventfd_connection_; c != nullptr) {
+        if (c->read.active) {
+            loop_.backend().del(&c->read, k_close_event);
+        }
+        loop_.delete_posted(&c->read);
+        c->fd = -1;
+        eventfd_connection_ = nullptr;
+    }
+    os::close_fd(eventfd_);
+    eventfd_ = -1;
+}
+
+FileReader* FileReader::reader_of(Event* ev) {
+    return static_cast<FileReader*>(connection_of(ev)->data);
 }
 
 void FileReader::on_event(Event* ev) {

@@ -7,8 +7,9 @@
 //                     other reader falls back to;
 //   FileAio           Linux native AIO (`aio on`): io_submit with an eventfd
 //                     (event/file_aio.hpp);
-//   (later)           a thread pool (`aio threads`), io_uring: each overrides
-//                     submit() and reports completions through complete().
+//   ThreadFileReader  a thread pool (`aio threads`, event/file_thread_read.hpp);
+//   UringFileReader   io_uring (`aio io_uring`, event/file_uring.hpp): each
+//                     overrides submit() and reports completions through complete().
 //
 // read() is re-entrant, as nginx's ngx_file_aio_read: the first call starts the
 // read and returns k_io_again; the operation's handler runs on the loop thread
@@ -126,6 +127,19 @@ protected:
     // Called by the implementation once submit() has started `op`.
     void started(FileRead* op);
 
+    // For the implementations whose completions signal an eventfd (native AIO,
+    // io_uring): creates it and registers it with the loop, edge-triggered, in an
+    // internal connection slot whose data is this reader; `handler` runs at once,
+    // even while the loop posts events (accept mutex held), since the completions'
+    // own handlers are posted anyway. ok; declined when eventfd() fails; error
+    // (logged) when no internal slot is left or the backend refuses it.
+    core::Status watch_eventfd(const char* what, void (*handler)(Event* ev));
+    // Unregisters and closes it (the implementation's destructor, once the kernel
+    // will signal it no more).
+    void unwatch_eventfd();
+    int eventfd() const { return eventfd_; }
+    static FileReader* reader_of(Event* ev);
+
     Loop& loop_;
 
 private:
@@ -138,6 +152,8 @@ private:
     std::size_t free_count_ = 0;
     std::size_t in_flight_ = 0;
     core::Msec op_timeout_ = k_default_op_timeout;
+    int eventfd_ = -1;
+    Connection* eventfd_connection_ = nullptr;
 };
 
 }  // namespace evs::event

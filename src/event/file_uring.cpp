@@ -5,7 +5,6 @@
 #include "event/file_uring.hpp"
 
 #include <liburing.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "event/backends/backend.hpp"
 #include "event/loop.hpp"
-#include "os/socket.hpp"
 
 namespace evs::event {
 
@@ -65,16 +62,7 @@ UringFileReader::~UringFileReader() {
         io_uring_queue_exit(ring_.get());
         ring_ready_ = false;
     }
-    if (connection_ != nullptr) {
-        if (connection_->read.active) {
-            loop_.backend().del(&connection_->read, k_close_event);
-        }
-        loop_.delete_posted(&connection_->read);
-        connection_->fd = -1;
-        connection_ = nullptr;
-    }
-    os::close_fd(eventfd_);
-    eventfd_ = -1;
+    unwatch_eventfd();
 }
 
 // The kernel may write into the buffer of any operation still in flight (one of its
@@ -154,36 +142,21 @@ Status UringFileReader::init() {
         return Status::declined;
     }
     ring_ready_ = true;
-    eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (eventfd_ < 0) {
-        setup_error_ = errno;
-        loop_.log().write(LogLevel::alert, errno, "eventfd() failed: io_uring is off");
-        return Status::declined;
+    if (const Status s = watch_eventfd("io_uring", on_eventfd); s != Status::ok) {
+        setup_error_ = s == Status::declined ? errno : 0;
+        return s;
     }
-    if (const int err = io_uring_register_eventfd(ring_.get(), eventfd_); err < 0) {
+    if (const int err = io_uring_register_eventfd(ring_.get(), eventfd()); err < 0) {
         setup_error_ = -err;
         loop_.log().write(LogLevel::alert, -err, "io_uring_register_eventfd() failed");
         return Status::declined;
-    }
-    connection_ = loop_.pool().get_internal(eventfd_);
-    if (connection_ == nullptr) {
-        loop_.log().write(LogLevel::emerg, 0,
-                          "no internal connection slot for the io_uring eventfd");
-        return Status::error;
-    }
-    connection_->data = this;
-    // As FileAio's: completions are collected at once, even under the accept mutex.
-    connection_->immediate = 1;
-    connection_->read.handler = on_eventfd;
-    if (loop_.backend().add(&connection_->read, k_clear_event) != Status::ok) {
-        return Status::error;
     }
     enabled_ = true;
     if (loop_.log().enabled(LogLevel::debug)) {
         loop_.log().write(LogLevel::debug, 0,
                           "io_uring: ring of %u entries, flags 0x%x, eventfd %d, %u reads in "
                           "flight at most",
-                          entries_, setup_flags_, eventfd_, max_requests_);
+                          entries_, setup_flags_, eventfd(), max_requests_);
     }
     return Status::ok;
 }
@@ -255,7 +228,7 @@ Status UringFileReader::submit(FileRead* op) {
 
 void UringFileReader::on_eventfd(Event* ev) {
     Connection* c = connection_of(ev);
-    auto* self = static_cast<UringFileReader*>(c->data);
+    auto* self = static_cast<UringFileReader*>(reader_of(ev));
     io_uring* ring = self->ring_.get();
     // The count itself says nothing the queue does not: it is read to re-arm the
     // edge (EAGAIN when this run was posted for the leftovers of the last one).

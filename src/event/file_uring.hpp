@@ -97,8 +97,6 @@ private:
     int setup_error_ = 0;
     std::unique_ptr<io_uring> ring_;
     bool ring_ready_ = false;
-    int eventfd_ = -1;
-    Connection* connection_ = nullptr;
     bool enabled_ = false;
 };
 

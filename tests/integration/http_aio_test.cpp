@@ -476,15 +476,6 @@ const QueueMode k_queue_modes[] = {
     {"IoUring", "aio io_uring; sendfile off;", "io_uring: ring of ", k_uring, "io_uring"},
 };
 
-// The value of evserve_file_io_operations_total for `mode` and `result`, or -1.
-long long file_io_counter(const std::string& page, const std::string& mode,
-                          const std::string& result) {
-    const std::string key =
-        "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" + result + "\"} ";
-    const std::size_t at = page.find(key);
-    return at == std::string::npos ? -1 : std::atoll(page.c_str() + at + key.size());
-}
-
 class AioQueueLoadTest : public AioServer, public ::testing::WithParamInterface<QueueMode> {
 protected:
     void SetUp() override {

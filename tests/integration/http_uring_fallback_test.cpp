@@ -29,15 +29,6 @@ std::string random_bytes(std::size_t size) {
     return bytes;
 }
 
-// The value of evserve_file_io_operations_total for `mode` and `result`, or -1.
-long long file_io_counter(const std::string& page, const std::string& mode,
-                          const std::string& result) {
-    const std::string key =
-        "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" + result + "\"} ";
-    const std::size_t at = page.find(key);
-    return at == std::string::npos ? -1 : std::atoll(page.c_str() + at + key.size());
-}
-
 TEST(UringFallbackTest, WithoutIoUringEachWorkerWarnsOnceAndReadsInTheDefaultThreadPool) {
     TestServer server;
     server.set_launcher(k_launcher);

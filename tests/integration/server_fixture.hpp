@@ -35,6 +35,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -550,6 +551,16 @@ private:
 };
 
 // "GET /path HTTP/1.1" with Host and any extra header lines (each ending in \r\n).
+// The value of the Prometheus page's evserve_file_io_operations_total for `mode`
+// (native, threads, io_uring) and `result` (submitted, completed, fallback), or -1.
+inline long long file_io_counter(const std::string& page, const std::string& mode,
+                                 const std::string& result) {
+    const std::string key =
+        "evserve_file_io_operations_total{mode=\"" + mode + "\",result=\"" + result + "\"} ";
+    const std::size_t at = page.find(key);
+    return at == std::string::npos ? -1 : std::atoll(page.c_str() + at + key.size());
+}
+
 inline std::string http_get(std::string_view path, std::string_view host = "localhost",
                             std::string_view extra_headers = "", std::string_view method = "GET") {
     std::string req;
