@@ -9,51 +9,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <cstdlib>
-#include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 
 #include "event/io.hpp"
+#include "unit/event/file_test_support.hpp"
 #include "unit/event/loop_fixture.hpp"
 
 namespace evs::event {
 namespace {
 
 using core::Status;
-
-class TempFile {
-public:
-    explicit TempFile(std::size_t size) {
-        char pattern[] = "/tmp/evs-thread-read-XXXXXX";
-        fd_ = ::mkstemp(pattern);
-        path_ = pattern;
-        std::mt19937_64 random(size + 1);
-        bytes_.resize(size);
-        for (char& b : bytes_) {
-            b = static_cast<char>(random());
-        }
-        EXPECT_EQ(::write(fd_, bytes_.data(), size), static_cast<ssize_t>(size));
-    }
-    ~TempFile() {
-        ::close(fd_);
-        ::unlink(path_.c_str());
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    int fd() const { return fd_; }
-    std::string slice(std::size_t offset, std::size_t size) const {
-        return bytes_.substr(offset, size);
-    }
-
-private:
-    int fd_ = -1;
-    std::string path_;
-    std::string bytes_;
-};
+using test::Gate;
+using test::TempFile;
 
 struct Completion {
     int calls = 0;
@@ -98,39 +66,15 @@ TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
     }
 }
 
-// A task that holds the pool's only thread until released, so the queue fills.
-struct Gate {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool open = false;
-    std::atomic<bool> entered{false};
-};
-
-void wait_at_gate(void* ctx) {
-    auto* gate = static_cast<Gate*>(ctx);
-    gate->entered = true;
-    std::unique_lock lock(gate->mutex);
-    gate->cv.wait(lock, [&] { return gate->open; });
-}
-
-void ignore(Event*) {}
-
 TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitForTheThread) {
     TempFile file(65536);
     core::Log log(2, core::LogLevel::emerg);
     ThreadPool pool("tiny", 1, 1, log);
     ASSERT_EQ(pool.start(), Status::ok);
     Gate gate;
-    ThreadTask blocker;
-    blocker.run = wait_at_gate;
-    blocker.ctx = &gate;
-    blocker.event.handler = ignore;
     {
         ThreadFileReader reader(*loop_, pool);
-        ASSERT_EQ(pool.post(*loop_, &blocker), Status::ok);
-        while (!gate.entered) {
-            std::this_thread::yield();
-        }
+        ASSERT_TRUE(gate.close(pool, *loop_));
         Completion done;
         FileRead* queued = reader.acquire(4096, 512, nullptr);
         queued->handler = count_completion;
@@ -150,11 +94,7 @@ TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitF
         FileRead* other = reader.acquire(4096, 512, nullptr);
         EXPECT_NE(other, queued) << "a queued operation was handed out again";
         reader.release(other);
-        {
-            std::lock_guard lock(gate.mutex);
-            gate.open = true;
-        }
-        gate.cv.notify_all();
+        gate.open();
         ASSERT_TRUE(run_until([&] { return reader.in_flight() == 0; }));
         run_until([] { return false; }, 50);
         EXPECT_EQ(done.calls, 0) << "a released read reached its owner";
