@@ -498,14 +498,15 @@ constexpr Directive k_location_directives[] = {
      conf::flag_slot<&LocationConfig::sendfile>,
      "off",
      {},
-     "Send files with sendfile(2)."},
+     "Send files with sendfile(2); with aio threads the calls run in the thread pool."},
     {"sendfile_max_chunk",
      k_hsl,
      conf::k_take1,
      conf::size_slot<&LocationConfig::sendfile_max_chunk>,
      "2m",
      {},
-     "The most one sendfile() call sends, so one fast client cannot hog a worker."},
+     "The most one sendfile() call sends, so one fast client cannot hog a worker; 0: no "
+     "limit."},
     {"tcp_nopush",
      k_hsl,
      conf::k_flag,
@@ -535,7 +536,7 @@ constexpr Directive k_location_directives[] = {
      "on | off | threads[=pool]",
      "Read files that are not sent with sendfile without blocking the worker: on is Linux "
      "native AIO (io_submit; without directio the kernel still blocks in it), threads a "
-     "thread pool."},
+     "thread pool, which with sendfile on also makes the sendfile() calls."},
     {"directio",
      k_hsl,
      conf::k_take1,
