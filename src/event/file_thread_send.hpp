@@ -7,7 +7,7 @@
 // (how far the file went, whether the socket is full) when the task comes back
 // through the pool's completion notification.
 //
-// It is a FileReader (event/file_read.hpp) whose "read" is a send: the same
+// It is a pool FileReader (event/file_thread_read.hpp) whose "read" is a send: the same
 // re-entrant call (the first starts the task and returns k_io_again, the next after
 // the handler has run returns the result), the same orphaning of an operation
 // released in flight and dropping of a completion whose connection was closed or
@@ -23,23 +23,17 @@
 //
 // Ownership: borrows the pool and the loop; owns its operations and their duplicate
 // descriptors. The pool must be stopped (its threads joined) before this is destroyed.
-// Thread: the loop's thread; run() in pool threads.
+// Thread: the loop's thread; work() in pool threads.
 
-#include <sys/types.h>
-
-#include <cstddef>
-
-#include "event/file_read.hpp"
-#include "event/thread_pool.hpp"
+#include "event/file_thread_read.hpp"
 
 namespace evs::event {
 
-class ThreadSendfile final : public FileReader {
+class ThreadSendfile final : public ThreadFileReader {
 public:
-    ThreadSendfile(Loop& loop, ThreadPool& pool) : FileReader(loop), pool_(pool) {}
+    ThreadSendfile(Loop& loop, ThreadPool& pool) : ThreadFileReader(loop, pool) {}
 
     const char* name() const override { return "thread pool sendfile"; }
-    ThreadPool& pool() { return pool_; }
 
     // An operation that sends from `file_fd` to `connection`'s socket, through
     // duplicates of both; nullptr with errno set (no memory, no descriptors). The
@@ -51,15 +45,10 @@ public:
     void release_send(FileRead* op);
 
 protected:
-    core::Status submit(FileRead* op) override;
-    FileRead* new_op() override;
-    FileIoCounters* counters() override;
-
-private:
-    static void run(void* ctx);
-    static void done(Event* ev);
-
-    ThreadPool& pool_;
+    const char* task_name() const override { return "thread sendfile"; }
+    ThreadOp* make_op() override;
+    void work(ThreadOp* op) override;
+    void finished(ThreadOp* op) override;
 };
 
 }  // namespace evs::event
