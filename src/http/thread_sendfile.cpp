@@ -103,12 +103,20 @@ ssize_t send_file_chunk(Request* r, off_t* pos, std::size_t size) {
         const off_t at = op->offset;
         const std::size_t asked = op->size;
         const ssize_t n = st->sender->read(op);
+        const int err = errno;
+        event::Loop& loop = *c->loop;
+        if (loop.log().enabled(LogLevel::debug)) {
+            loop.log().write_conn(LogLevel::debug, 0, c->number, nullptr, nullptr,
+                                  "thread sendfile: %zd of %zu bytes at %lld sent%s", n, asked,
+                                  static_cast<long long>(at), woke ? ", writable since" : "");
+        }
+        errno = err;
         if (at != *pos) {
             // The writers ask again for the same range; anything else is a bug that
             // would corrupt the response, so it ends it.
-            c->loop->log().write_conn(LogLevel::alert, 0, c->number, nullptr, nullptr,
-                                      "thread sendfile: a result for offset %lld taken at %lld",
-                                      static_cast<long long>(at), static_cast<long long>(*pos));
+            loop.log().write_conn(LogLevel::alert, 0, c->number, nullptr, nullptr,
+                                  "thread sendfile: a result for offset %lld taken at %lld",
+                                  static_cast<long long>(at), static_cast<long long>(*pos));
             errno = EINVAL;
             return event::k_io_error;
         }
