@@ -6,12 +6,14 @@
 // a reader of multipart/byteranges bodies. Thread: the test's.
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -227,6 +229,58 @@ inline std::vector<std::pair<std::pair<long long, long long>, std::string>> mult
     }
 }
 
+// Suites that serve the site (written once per suite) with one server per test,
+// parameterised by `Param` (a mode with a `name`; use site_param_name for the names).
+template <typename Param>
+class SiteServerTest : public ::testing::TestWithParam<Param> {
+protected:
+    static void SetUpTestSuite() { site_ = new Site(); }
+    static void TearDownTestSuite() {
+        delete site_;
+        site_ = nullptr;
+    }
+
+    void SetUp() override { ASSERT_FALSE(site_->dir().empty()) << "no directory takes O_DIRECT"; }
+
+    // Starts one worker whose location / serves the site with `directives`; `events`
+    // and `main` go to their contexts, `server` into the server block.
+    void start(const std::string& directives, const std::string& events = "",
+               const std::string& main = "", const std::string& level = "debug",
+               const std::string& server = "") {
+        port_ = free_port();
+        std::string text;
+        text +=
+            "worker_processes 1;\nerror_log logs/error.log " + level + ";\npid logs/evserve.pid;\n";
+        text += main + "\n";
+        text += "events { worker_connections 512; " + events + " }\n";
+        text += "http {\n    access_log off;\n    server {\n        listen 127.0.0.1:" +
+                std::to_string(port_) + ";\n        root " + site_->dir() + ";\n" +
+                "        location / { " + directives + " }\n" + server + "    }\n}\n";
+        ASSERT_TRUE(server_.configure(text));
+        ASSERT_TRUE(server_.start());
+    }
+
+    // What every mode's test ends with: no alert or crit (nor `also`) in the error log,
+    // a graceful stop, and no sanitizer report.
+    void expect_clean_stop(const char* also) {
+        const std::string log = server_.error_log();
+        EXPECT_EQ(log.find("[alert]"), std::string::npos) << log.substr(0, 4000);
+        EXPECT_EQ(log.find("[crit]"), std::string::npos);
+        EXPECT_EQ(log.find(also), std::string::npos);
+        server_.stop(SIGQUIT);
+        server_.expect_no_sanitizer_reports();
+    }
+
+    static inline Site* site_ = nullptr;
+    TestServer server_;
+    std::uint16_t port_ = 0;
+};
+
+template <typename Param>
+std::string site_param_name(const ::testing::TestParamInfo<Param>& info) {
+    return info.param.name;
+}
+
 // GET `path` on a keepalive connection, with a Range header when `range` is set.
 inline std::optional<HttpResponse> get_file(HttpClient& client, const std::string& path,
                                             const std::string& range = "") {
@@ -239,6 +293,36 @@ inline std::optional<HttpResponse> get_file(HttpClient& client, const std::strin
         return std::nullopt;
     }
     return client.read_response(false, 60s);
+}
+
+// A tracer (strace) is attached to `pid`.
+inline bool is_traced(pid_t pid) {
+    const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    const std::size_t at = status.find("TracerPid:");
+    return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
+}
+
+// Closes `c` with a reset (SO_LINGER 0) rather than a FIN: the server's next write
+// to it fails at once.
+inline void reset_connection(HttpClient& c) {
+    const linger reset{1, 0};
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    c.close();
+}
+
+// `count` new connections (they get the slots of clients that left) fetch f1m7, whole
+// and by a range in turn: their own bytes exactly, and nothing after them.
+inline void expect_fresh_clients_exact(std::uint16_t port, const Site& site, int count) {
+    const std::string& bytes = site.bytes("f1m7");
+    for (int i = 0; i < count; ++i) {
+        HttpClient c(port);
+        ASSERT_TRUE(c.ok());
+        const auto r = get_file(c, "/f1m7", i % 2 == 0 ? "" : "100-200000");
+        ASSERT_TRUE(r) << c.error();
+        EXPECT_EQ(sha256(r->body),
+                  i % 2 == 0 ? sha256(bytes) : sha256(std::string_view(bytes).substr(100, 199901)));
+        EXPECT_EQ(c.read_until_close(50ms), "") << "bytes that were not this client's";
+    }
 }
 
 // Every file of the site whole, by single ranges (unaligned heads and tails, single

@@ -35,8 +35,6 @@ namespace {
 
 using namespace std::string_literals;
 
-Site* g_site = nullptr;
-
 // One way of reading files, as a set of directives for the location.
 struct Mode {
     const char* name;
@@ -75,38 +73,12 @@ const Mode k_modes[] = {
     {"Sendfile", "sendfile on;", "", ""},
 };
 
-class AioTest : public ::testing::TestWithParam<Mode> {
+class AioTest : public SiteServerTest<Mode> {
 protected:
-    static void SetUpTestSuite() { g_site = new Site(); }
-    static void TearDownTestSuite() {
-        delete g_site;
-        g_site = nullptr;
-    }
-
-    void SetUp() override { ASSERT_FALSE(g_site->dir().empty()) << "no directory takes O_DIRECT"; }
-
-    // Starts a server whose location / serves the site with `directives`.
-    void start(const std::string& directives, const std::string& events = "",
-               const std::string& main = "") {
-        port_ = free_port();
-        std::string text;
-        text += "worker_processes 1;\nerror_log logs/error.log debug;\npid logs/evserve.pid;\n";
-        text += main + "\n";
-        text += "events { worker_connections 512; " + events + " }\n";
-        text += "http {\n    access_log off;\n    server {\n        listen 127.0.0.1:" +
-                std::to_string(port_) + ";\n        root " + g_site->dir() + ";\n" +
-                "        location / { " + directives + " }\n    }\n}\n";
-        ASSERT_TRUE(server_.configure(text));
-        ASSERT_TRUE(server_.start());
-    }
-
     std::optional<HttpResponse> get(HttpClient& client, const std::string& path,
                                     const std::string& range = "") {
         return get_file(client, path, range);
     }
-
-    TestServer server_;
-    std::uint16_t port_ = 0;
 };
 
 TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
@@ -114,7 +86,7 @@ TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     start(mode.directives, "", mode.main);
     HttpClient client(port_);
     ASSERT_TRUE(client.ok());
-    expect_site_served(*g_site, client);
+    expect_site_served(*site_, client);
     const std::string log = server_.error_log();
     if (*mode.reading != '\0') {
         EXPECT_NE(log.find(mode.reading), std::string::npos) << "no \"" << mode.reading << "\"";
@@ -129,18 +101,10 @@ TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     } else {
         EXPECT_NE(log.find("native AIO: io_setup(32)"), std::string::npos);
     }
-    EXPECT_EQ(log.find("[alert]"), std::string::npos) << log.substr(0, 4000);
-    EXPECT_EQ(log.find("[crit]"), std::string::npos);
-    EXPECT_EQ(log.find("[warn]"), std::string::npos);
-    server_.stop(SIGQUIT);
-    server_.expect_no_sanitizer_reports();
+    expect_clean_stop("[warn]");
 }
 
-std::string mode_name(const ::testing::TestParamInfo<Mode>& mode) {
-    return mode.param.name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Modes, AioTest, ::testing::ValuesIn(k_modes), mode_name);
+INSTANTIATE_TEST_SUITE_P(Modes, AioTest, ::testing::ValuesIn(k_modes), site_param_name<Mode>);
 
 class AioLoadTest : public AioTest {};
 
@@ -155,7 +119,7 @@ TEST_F(AioLoadTest, TwoHundredConcurrentRequestsWithFourAioSlotsAreAllByteExact)
     }
     // Every request is sent before any response is read, so that the worker has
     // many reads to start at once.
-    const std::string& big = g_site->bytes("f1m7");
+    const std::string& big = site_->bytes("f1m7");
     const std::string want_big = sha256(big);
     for (int i = 0; i < k_clients; ++i) {
         const std::string range = i % 3 == 0 ? "Range: bytes=777-1048000\r\n" : "";
@@ -187,7 +151,7 @@ TEST_F(AioLoadTest, TwoHundredConcurrentRequestsWithFourAioSlotsAreAllByteExact)
 
 TEST_F(AioLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetExactBytes) {
     start("aio on; directio 512; sendfile off; output_buffers 1 128k;", "worker_aio_requests 8;");
-    const std::string& big = g_site->bytes("f64m");
+    const std::string& big = site_->bytes("f64m");
     for (int round = 0; round < 20; ++round) {
         HttpClient c(port_);
         ASSERT_TRUE(c.ok());
@@ -196,21 +160,10 @@ TEST_F(AioLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetE
             // Take some of the body first, so that the worker is between reads.
             c.read_until_close(std::chrono::milliseconds(20 + round));
         }
-        // A reset rather than a FIN: the worker's next write fails at once.
-        const linger reset{1, 0};
-        ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-        c.close();
+        reset_connection(c);  // the worker's next write fails at once
     }
     // The slots of the clients that left are handed to these.
-    for (int i = 0; i < 5; ++i) {
-        HttpClient c(port_);
-        ASSERT_TRUE(c.ok());
-        const auto r = get(c, "/f1m7", i % 2 == 0 ? "" : "100-200000");
-        ASSERT_TRUE(r) << c.error();
-        const std::string& bytes = g_site->bytes("f1m7");
-        EXPECT_EQ(sha256(r->body),
-                  i % 2 == 0 ? sha256(bytes) : sha256(std::string_view(bytes).substr(100, 199901)));
-    }
+    expect_fresh_clients_exact(port_, *site_, 5);
     HttpClient last(port_);
     const auto whole = get(last, "/f64m");
     ASSERT_TRUE(whole) << last.error();
@@ -235,7 +188,7 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     for (HttpClient& c : clients) {
         ASSERT_TRUE(c.send("GET /f64m HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
     }
-    const std::string want = sha256(g_site->bytes("f64m"));
+    const std::string want = sha256(site_->bytes("f64m"));
     int exact = 0;
     int failed = 0;
     for (HttpClient& c : clients) {
@@ -254,7 +207,7 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     HttpClient after(port_);
     const auto r = get(after, "/f1m7");
     ASSERT_TRUE(r) << after.error();
-    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+    EXPECT_EQ(sha256(r->body), sha256(site_->bytes("f1m7")));
     server_.stop(SIGQUIT);
     server_.expect_no_sanitizer_reports();
 }
@@ -275,19 +228,14 @@ TEST_F(AioLoadTest, StraceSeesTheWorkerReadThroughIoSubmitAndIoGetevents) {
     ASSERT_TRUE(
         strace.start("/usr/bin/strace", {"-qq", "-e", "trace=io_submit,io_getevents,pread64", "-o",
                                          out, "-p", std::to_string(worker)}));
-    const auto traced = [&] {
-        const std::string status = read_file("/proc/" + std::to_string(worker) + "/status");
-        const std::size_t at = status.find("TracerPid:");
-        return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
-    };
-    if (!wait_until(traced, 5s)) {
+    if (!wait_until([&] { return is_traced(worker); }, 5s)) {
         GTEST_SKIP() << "strace could not attach (ptrace not permitted here): "
                      << strace.stderr_text();
     }
     HttpClient client(port_);
     const auto r = get(client, "/f1m7");
     ASSERT_TRUE(r) << client.error();
-    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+    EXPECT_EQ(sha256(r->body), sha256(site_->bytes("f1m7")));
     strace.signal(SIGINT);
     ASSERT_TRUE(strace.wait(10s).has_value());
     const std::string calls = read_file(out);

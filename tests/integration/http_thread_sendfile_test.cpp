@@ -28,8 +28,6 @@
 namespace evs::test {
 namespace {
 
-Site* g_site = nullptr;
-
 constexpr char k_task_line[] = "thread sendfile: ";
 
 // One way of sending files: the location's directives, and the main context's.
@@ -54,31 +52,13 @@ const Mode k_modes[] = {
     {"LoopNoChunkLimit", "sendfile on; sendfile_max_chunk 0;", false},
 };
 
-class ThreadSendfileTest : public ::testing::TestWithParam<Mode> {
+class ThreadSendfileTest : public SiteServerTest<Mode> {
 protected:
-    static void SetUpTestSuite() { g_site = new Site(); }
-    static void TearDownTestSuite() {
-        delete g_site;
-        g_site = nullptr;
-    }
-
-    void SetUp() override { ASSERT_FALSE(g_site->dir().empty()) << "no site directory"; }
-
     void start(const std::string& directives, const std::string& main = "",
                const std::string& level = "debug") {
-        port_ = free_port();
-        std::string text;
-        text +=
-            "worker_processes 1;\nerror_log logs/error.log " + level + ";\npid logs/evserve.pid;\n";
-        text += main + "\n";
-        text += "events { worker_connections 512; }\n";
-        text += "http {\n    access_log off;\n    server {\n        listen 127.0.0.1:" +
-                std::to_string(port_) + ";\n        root " + g_site->dir() + ";\n" +
-                "        location / { " + directives + " }\n" +
-                "        location = /metrics { stub_status; status_format prometheus; }\n" +
-                "    }\n}\n";
-        ASSERT_TRUE(server_.configure(text));
-        ASSERT_TRUE(server_.start());
+        SiteServerTest<Mode>::start(
+            directives, "", main, level,
+            "        location = /metrics { stub_status; status_format prometheus; }\n");
     }
 
     // A counter of the Prometheus page: evserve_file_io_operations_total for threads.
@@ -92,9 +72,6 @@ protected:
         const std::size_t at = r->body.find(key);
         return at == std::string::npos ? -1 : std::atoll(r->body.c_str() + at + key.size());
     }
-
-    TestServer server_;
-    std::uint16_t port_ = 0;
 };
 
 TEST_P(ThreadSendfileTest, ServesEveryFileWholeAndByRangesByteExact) {
@@ -102,7 +79,7 @@ TEST_P(ThreadSendfileTest, ServesEveryFileWholeAndByRangesByteExact) {
     start(mode.directives, mode.main);
     HttpClient client(port_);
     ASSERT_TRUE(client.ok());
-    expect_site_served(*g_site, client);
+    expect_site_served(*site_, client);
 
     // HEAD: the head alone, with the file's length.
     ASSERT_TRUE(client.send("HEAD /f1m7 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
@@ -121,12 +98,12 @@ TEST_P(ThreadSendfileTest, ServesEveryFileWholeAndByRangesByteExact) {
     const auto second = client.read_response(false, 60s);
     const auto third = client.read_response(false, 60s);
     ASSERT_TRUE(first && second && third) << client.error();
-    EXPECT_EQ(sha256(first->body), sha256(g_site->bytes("f1m7")));
+    EXPECT_EQ(sha256(first->body), sha256(site_->bytes("f1m7")));
     const auto parts = multipart(second->body);
     ASSERT_EQ(parts.size(), 2u);
-    EXPECT_EQ(parts[0].second, g_site->bytes("f4095").substr(100, 100));
-    EXPECT_EQ(parts[1].second, g_site->bytes("f4095").substr(4090));
-    EXPECT_EQ(third->body, g_site->bytes("f4096"));
+    EXPECT_EQ(parts[0].second, site_->bytes("f4095").substr(100, 100));
+    EXPECT_EQ(parts[1].second, site_->bytes("f4095").substr(4090));
+    EXPECT_EQ(third->body, site_->bytes("f4096"));
     EXPECT_EQ(client.read_until_close(100ms), "") << "bytes after the last response";
 
     const std::string log = server_.error_log();
@@ -139,18 +116,11 @@ TEST_P(ThreadSendfileTest, ServesEveryFileWholeAndByRangesByteExact) {
         EXPECT_EQ(count_of(log, k_task_line), 0u);
     }
     EXPECT_EQ(log.find("file read:"), std::string::npos) << "sendfile: nothing is read";
-    EXPECT_EQ(log.find("[alert]"), std::string::npos) << log.substr(0, 4000);
-    EXPECT_EQ(log.find("[crit]"), std::string::npos);
-    EXPECT_EQ(log.find("[error]"), std::string::npos);
-    server_.stop(SIGQUIT);
-    server_.expect_no_sanitizer_reports();
+    expect_clean_stop("[error]");
 }
 
-std::string mode_name(const ::testing::TestParamInfo<Mode>& mode) {
-    return mode.param.name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Modes, ThreadSendfileTest, ::testing::ValuesIn(k_modes), mode_name);
+INSTANTIATE_TEST_SUITE_P(Modes, ThreadSendfileTest, ::testing::ValuesIn(k_modes),
+                         site_param_name<Mode>);
 
 class ThreadSendfileLoadTest : public ThreadSendfileTest {};
 
@@ -171,7 +141,7 @@ TEST_F(ThreadSendfileLoadTest, TwoHundredConcurrentRequestsOverflowATinyQueueAnd
         ASSERT_TRUE(clients[static_cast<std::size_t>(i)].send(
             "GET /f1m7 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + range + "\r\n"));
     }
-    const std::string& big = g_site->bytes("f1m7");
+    const std::string& big = site_->bytes("f1m7");
     const std::string want_big = sha256(big);
     const std::string want_range = sha256(std::string_view(big).substr(777, 1048000 - 777 + 1));
     int exact = 0;
@@ -227,12 +197,7 @@ TEST_F(ThreadSendfileLoadTest, StraceSeesSendfileOnlyInPoolThreads) {
     ChildProcess strace;
     ASSERT_TRUE(strace.start("/usr/bin/strace", {"-qq", "-f", "-e", "trace=sendfile,writev,sendmsg",
                                                  "-o", out, "-p", std::to_string(worker)}));
-    const auto traced = [&] {
-        const std::string status = read_file("/proc/" + std::to_string(worker) + "/status");
-        const std::size_t at = status.find("TracerPid:");
-        return at != std::string::npos && std::atoi(status.c_str() + at + 10) != 0;
-    };
-    if (!wait_until(traced, 5s)) {
+    if (!wait_until([&] { return is_traced(worker); }, 5s)) {
         GTEST_SKIP() << "strace could not attach (ptrace not permitted here): "
                      << strace.stderr_text();
     }
@@ -241,7 +206,7 @@ TEST_F(ThreadSendfileLoadTest, StraceSeesSendfileOnlyInPoolThreads) {
     HttpClient client(port_);
     const auto r = get_file(client, "/f1m7");
     ASSERT_TRUE(r) << client.error();
-    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+    EXPECT_EQ(sha256(r->body), sha256(site_->bytes("f1m7")));
     strace.signal(SIGINT);
     ASSERT_TRUE(strace.wait(10s).has_value());
     const std::string calls = read_file(out);
@@ -283,7 +248,7 @@ TEST_F(ThreadSendfileLoadTest, StraceSeesSendfileOnlyInPoolThreads) {
 TEST_F(ThreadSendfileLoadTest, ClientsThatResetMidTransferLeaveNothingBehind) {
     start("aio threads=one; sendfile on; sendfile_max_chunk 512k;", "thread_pool one threads=1;",
           "debug");
-    const std::string& big = g_site->bytes("f64m");
+    const std::string& big = site_->bytes("f64m");
     for (int round = 0; round < 4; ++round) {
         std::vector<HttpClient> leaving;
         leaving.reserve(10);
@@ -300,22 +265,10 @@ TEST_F(ThreadSendfileLoadTest, ClientsThatResetMidTransferLeaveNothingBehind) {
         }
         // A reset rather than a FIN: the next sendfile() fails at once.
         for (HttpClient& c : leaving) {
-            const linger reset{1, 0};
-            ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-            c.close();
+            reset_connection(c);
         }
         // The slots and descriptor numbers of the clients that left go to these.
-        for (int i = 0; i < 3; ++i) {
-            HttpClient c(port_);
-            ASSERT_TRUE(c.ok());
-            const auto r = get_file(c, "/f1m7", i % 2 == 0 ? "" : "100-200000");
-            ASSERT_TRUE(r) << c.error();
-            const std::string& bytes = g_site->bytes("f1m7");
-            EXPECT_EQ(sha256(r->body), i % 2 == 0
-                                           ? sha256(bytes)
-                                           : sha256(std::string_view(bytes).substr(100, 199901)));
-            EXPECT_EQ(c.read_until_close(50ms), "") << "bytes that were not this client's";
-        }
+        expect_fresh_clients_exact(port_, *site_, 3);
     }
     HttpClient last(port_);
     const auto whole = get_file(last, "/f64m", "1000000-9999999");
@@ -349,7 +302,7 @@ TEST_F(ThreadSendfileLoadTest, ReloadAndGracefulStopFinishTheTransfersInFlight) 
           "info");
     const std::vector<pid_t> before = server_.wait_workers(1);
     ASSERT_EQ(before.size(), 1u);
-    const std::string want = sha256(g_site->bytes("f64m"));
+    const std::string want = sha256(site_->bytes("f64m"));
     {
         std::vector<HttpClient> clients = start_transfers(port_, 2, "/f64m");
         std::this_thread::sleep_for(200ms);  // the sockets fill, the transfers wait

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "event/io.hpp"
+#include "unit/event/file_test_support.hpp"
 #include "unit/event/loop_fixture.hpp"
 
 namespace evs::event {
@@ -27,47 +28,7 @@ namespace {
 
 using core::Status;
 
-// A file of random bytes on the file system of /tmp, removed at the end.
-class TempFile {
-public:
-    explicit TempFile(std::size_t size) {
-        char pattern[] = "/tmp/evs-aio-XXXXXX";
-        fd_ = ::mkstemp(pattern);
-        path_ = pattern;
-        std::mt19937_64 random(size);
-        bytes_.resize(size);
-        for (char& b : bytes_) {
-            b = static_cast<char>(random());
-        }
-        std::size_t done = 0;
-        while (done < size) {
-            const ssize_t n = ::write(fd_, bytes_.data() + done, size - done);
-            if (n <= 0) {
-                break;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        ::fsync(fd_);
-    }
-    ~TempFile() {
-        ::close(fd_);
-        ::unlink(path_.c_str());
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-
-    int fd() const { return fd_; }
-    // A descriptor opened with O_DIRECT, or -1 where the file system refuses it.
-    int open_direct() const { return ::open(path_.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC); }
-    std::string slice(std::size_t offset, std::size_t size) const {
-        return bytes_.substr(offset, size);
-    }
-
-private:
-    int fd_ = -1;
-    std::string path_;
-    std::string bytes_;
-};
+using test::TempFile;
 
 std::size_t count_occurrences(const std::string& text, const std::string& needle) {
     std::size_t n = 0;

@@ -1,10 +1,11 @@
 #pragma once
 
 // Helpers shared by the file I/O tests of the thread pool (reads and sendfile): a
-// temporary file of known random bytes, and a Gate that holds a pool's thread so
-// that the tasks posted after it wait in the queue (in flight, and able to fill it).
-// Thread: the test's; the Gate's task runs in a pool thread.
+// temporary file of known random bytes, a completion counter, and a Gate that holds a pool's thread
+// so that the tasks posted after it wait in the queue (in flight, and able to fill it). Thread: the
+// test's; the Gate's task runs in a pool thread.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,10 +18,12 @@
 
 #include <gtest/gtest.h>
 
+#include "event/file_read.hpp"
 #include "event/thread_pool.hpp"
 
 namespace evs::test {
 
+// A file of random bytes on the file system of /tmp, removed at the end.
 class TempFile {
 public:
     explicit TempFile(std::size_t size) {
@@ -32,7 +35,16 @@ public:
         for (char& b : bytes_) {
             b = static_cast<char>(random());
         }
-        EXPECT_EQ(::write(fd_, bytes_.data(), size), static_cast<ssize_t>(size));
+        std::size_t done = 0;
+        while (done < size) {
+            const ssize_t n = ::write(fd_, bytes_.data() + done, size - done);
+            if (n <= 0) {
+                break;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        EXPECT_EQ(done, size);
+        ::fsync(fd_);
     }
     ~TempFile() {
         ::close(fd_);
@@ -41,6 +53,8 @@ public:
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
     int fd() const { return fd_; }
+    // A descriptor opened with O_DIRECT, or -1 where the file system refuses it.
+    int open_direct() const { return ::open(path_.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC); }
     std::string slice(std::size_t offset, std::size_t size) const {
         return bytes_.substr(offset, size);
     }
@@ -50,6 +64,18 @@ private:
     std::string path_;
     std::string bytes_;
 };
+
+// An operation's handler for tests: counts its calls and notes the thread.
+struct Completion {
+    int calls = 0;
+    std::thread::id thread;
+};
+
+inline void count_completion(event::FileRead* op) {
+    auto* done = static_cast<Completion*>(op->data);
+    ++done->calls;
+    done->thread = std::this_thread::get_id();
+}
 
 // A task that holds one of the pool's threads until open() (or destruction).
 class Gate {

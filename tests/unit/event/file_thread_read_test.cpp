@@ -20,19 +20,10 @@ namespace evs::event {
 namespace {
 
 using core::Status;
+using test::Completion;
+using test::count_completion;
 using test::Gate;
 using test::TempFile;
-
-struct Completion {
-    int calls = 0;
-    std::thread::id thread;
-};
-
-void count_completion(FileRead* op) {
-    auto* done = static_cast<Completion*>(op->data);
-    ++done->calls;
-    done->thread = std::this_thread::get_id();
-}
 
 class ThreadPoolFileReadTest : public test::LoopTest {};
 
