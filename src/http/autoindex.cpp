@@ -1,8 +1,12 @@
+// Directory listings (nginx's autoindex): reading the directory under disable_symlinks,
+// and the html, xml and json renderers. Thread: the worker's loop thread.
+
 #include "http/autoindex.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +17,8 @@
 
 #include "core/arena.hpp"
 #include "event/loop.hpp"
+#include "http/location_symlinks.hpp"
+#include "http/open_file.hpp"
 #include "http/request.hpp"
 
 namespace evs::http {
@@ -396,6 +402,32 @@ __attribute__((format(printf, 4, 5))) void log_request_error(Request* r, LogLeve
     }
 }
 
+// The directory to list. nginx's autoindex calls opendir() by name and relies on the
+// index module's disable_symlinks check of the directory just before; here, under
+// disable_symlinks, the directory itself is opened with that check (the openat() walk
+// of open_file.hpp), so that a directory swapped for a symbolic link after the check,
+// or while the check's answer is kept by the open file cache, is refused, not listed.
+// Nothing (and errno) on failure; *failed names the call for the log.
+DIR* open_directory(const char* dir, const SymlinkPolicy& policy, const char** failed) {
+    if (policy.check == SymlinkCheck::off) {
+        *failed = "opendir()";
+        return ::opendir(dir);
+    }
+    const int fd = open_checked(dir, O_RDONLY | O_DIRECTORY, policy, failed);
+    if (fd < 0) {
+        errno = -fd;
+        return nullptr;
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        *failed = "fdopendir()";
+    }
+    return d;
+}
+
 void close_dir_cleanup(void* dir) {
     ::closedir(static_cast<DIR*>(dir));
 }
@@ -525,7 +557,8 @@ void autoindex_handler(Request* r, const char* dir) {
             break;
     }
 
-    DIR* d = ::opendir(dir);
+    const char* failed = "opendir()";
+    DIR* d = open_directory(dir, policy_of(loc, dir, r), &failed);
     if (d == nullptr) {
         const int err = errno;
         int status = 500;
@@ -533,11 +566,12 @@ void autoindex_handler(Request* r, const char* dir) {
         if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG) {
             status = 404;
             level = LogLevel::error;
-        } else if (err == EACCES) {
+        } else if (err == EACCES || err == ELOOP || err == EMLINK) {
+            // ELOOP: disable_symlinks refused a link on the way (403, as for a file).
             status = 403;
             level = LogLevel::error;
         }
-        log_request_error(r, level, err, "opendir() \"%s\" failed", dir);
+        log_request_error(r, level, err, "%s \"%s\" failed", failed, dir);
         finalize_request(r, status);
         return;
     }

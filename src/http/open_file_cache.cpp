@@ -18,6 +18,7 @@
 #include "event/backends/backend.hpp"
 #include "event/loop.hpp"
 #include "http/config.hpp"
+#include "http/location_symlinks.hpp"
 #include "http/response.hpp"
 
 namespace evs::http {
@@ -617,7 +618,16 @@ OpenFileCache* cache_for(event::Loop& loop, const LocationConfig& loc) {
     return g_registry.caches.back().second.get();
 }
 
-// The location's disable_symlinks for `path`, with from= evaluated for `r`.
+void close_cleanup(void* fd) {
+    ::close(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
+}
+
+void release_cleanup(void* entry) {
+    OpenFileCache::release(static_cast<OpenFileCache::Entry*>(entry));
+}
+
+}  // namespace
+
 [[gnu::noinline]] SymlinkPolicy policy_of(const LocationConfig& loc, std::string_view path,
                                           Request* r) {
     std::string value;
@@ -630,16 +640,6 @@ OpenFileCache* cache_for(event::Loop& loop, const LocationConfig& loc) {
     }
     return symlink_policy(loc.disable_symlinks.check, path, from);
 }
-
-void close_cleanup(void* fd) {
-    ::close(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
-}
-
-void release_cleanup(void* entry) {
-    OpenFileCache::release(static_cast<OpenFileCache::Entry*>(entry));
-}
-
-}  // namespace
 
 FileInfo open_file_for_request(event::Loop& loop, const LocationConfig& loc, std::string_view path,
                                core::Arena& arena, bool test_only, Request* r) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -171,17 +172,9 @@ TEST(AccessLogConfig, BadParametersNameTheFileAndLine) {
     for (const BadAccessLog& c : cases) {
         SCOPED_TRACE(c.directive);
         TestServer server;
-        const std::string text = TestServer::config(logged_site(free_port(), c.directive));
-        ASSERT_TRUE(server.configure(text));
-        const std::size_t at = text.find("access_log");
-        const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
-        const std::string expected = "evserve: [emerg] " + std::string(c.message) + " in " +
-                                     server.conf_path() + ":" + std::to_string(line) + "\n";
-        const RunResult tested = server.run_with_conf({"-t"}, 5s);
-        ASSERT_TRUE(tested.exited);
-        EXPECT_EQ(tested.exit_code(), 1);
-        EXPECT_NE(tested.err.find(expected), std::string::npos)
-            << "expected: " << expected << "got: " << tested.err;
+        EXPECT_TRUE(config_text_fails(server,
+                                      TestServer::config(logged_site(free_port(), c.directive)),
+                                      c.directive, c.message));
     }
 }
 

@@ -27,6 +27,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/config_check.hpp"
 #include "integration/file_site.hpp"
 #include "integration/server_fixture.hpp"
 
@@ -285,20 +286,8 @@ TEST_P(AioConfigErrorTest, NamesFileAndLine) {
     const std::string http =
         "    server {\n        listen 127.0.0.1:" + std::to_string(free_port()) +
         ";\n        location / {\n            " + GetParam().directive + "\n        }\n    }\n";
-    const std::string text = TestServer::config(http);
-    ASSERT_TRUE(server.configure(text));
-    const RunResult r = server.run_with_conf({"-t"});
-    ASSERT_TRUE(r.exited);
-    EXPECT_EQ(r.exit_code(), 1);
-    const std::size_t line = static_cast<std::size_t>(
-        std::count(text.begin(),
-                   text.begin() + static_cast<std::ptrdiff_t>(text.find(GetParam().directive)),
-                   '\n') +
-        1);
-    const std::string expected = std::string("evserve: [emerg] ") + GetParam().message + " in " +
-                                 server.conf_path() + ":" + std::to_string(line) + "\n";
-    EXPECT_NE(r.err.find(expected), std::string::npos)
-        << "expected: " << expected << "got: " << r.err;
+    EXPECT_TRUE(config_text_fails(server, TestServer::config(http), GetParam().directive,
+                                  GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(

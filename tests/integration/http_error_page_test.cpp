@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <string>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -319,17 +320,7 @@ TEST(HttpErrorPageConfig, ErrorsNameFileAndLine) {
         const std::string http =
             "    server {\n        listen 127.0.0.1:" + std::to_string(free_port()) + ";\n" +
             c.line + "    }\n";
-        const std::string text = TestServer::config(http);
-        ASSERT_TRUE(server.configure(text));
-        const std::size_t at = text.find(c.line);
-        const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
-        const std::string expected = "evserve: [emerg] " + std::string(c.message) + " in " +
-                                     server.conf_path() + ":" + std::to_string(line);
-        const RunResult tested = server.run_with_conf({"-t"}, 5s);
-        ASSERT_TRUE(tested.exited);
-        EXPECT_EQ(tested.exit_code(), 1);
-        EXPECT_NE(tested.err.find(expected), std::string::npos)
-            << "expected: " << expected << "\ngot: " << tested.err;
+        EXPECT_TRUE(config_text_fails(server, TestServer::config(http), c.line, c.message));
     }
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -173,25 +174,11 @@ TEST(HttpRegexConfig, BadPatternsAreEmergWithFileAndLine) {
             c.server_lines + "    }\n";
         const std::string text = TestServer::config(http);
         ASSERT_TRUE(server.configure(text));
-        // The directive's line: the main section and "http {" come first.
-        const std::size_t listen_at = text.find("listen 127.0.0.1:");
-        const int listen_line =
-            1 + static_cast<int>(std::count(text.begin(), text.begin() + listen_at, '\n'));
-        const std::string expected = "evserve: [emerg] " + std::string(c.message) + " in " +
-                                     server.conf_path() + ":" +
-                                     std::to_string(listen_line + 1 + c.line) + "\n";
-
-        const RunResult tested = server.run_with_conf({"-t"}, 5s);
-        ASSERT_TRUE(tested.exited);
-        EXPECT_EQ(tested.exit_code(), 1);
-        EXPECT_NE(tested.err.find(expected), std::string::npos)
-            << "expected: " << expected << "got: " << tested.err;
-
-        const RunResult started = server.run_with_conf({"-g", "daemon off;"}, 5s);
-        ASSERT_TRUE(started.exited) << "the server started on a bad regex";
-        EXPECT_EQ(started.exit_code(), 1);
-        EXPECT_NE(started.err.find(expected), std::string::npos) << started.err;
-        EXPECT_FALSE(file_exists(server.pid_path()));
+        // The directive's line: `c.line` lines after the one that follows the listen line.
+        const int line = line_of(text, "listen 127.0.0.1:") + 1 + c.line;
+        const std::string expected = emerg_at(c.message, server.conf_path(), line);
+        EXPECT_TRUE(config_test_fails(server, expected));
+        EXPECT_TRUE(config_start_fails(server, expected));
     }
 }
 

@@ -14,13 +14,13 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "integration/server_fixture.hpp"
+#include "integration/text_checks.hpp"
 
 namespace evs::test {
 namespace {
@@ -148,14 +148,10 @@ TEST_F(HttpTest, GetFileHasNginxHeaders) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
     EXPECT_EQ(r->body, k_a_txt);
-    EXPECT_TRUE(std::regex_match(r->header_or("Server"), std::regex("evserve/[0-9][0-9.]*")))
-        << r->header_or("Server");
-    EXPECT_TRUE(
-        std::regex_match(r->header_or("Date"),
-                         std::regex("(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
-                                    "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
-                                    "[0-9]{2}:[0-9]{2}:[0-9]{2} GMT")))
-        << r->header_or("Date");
+    const std::string server = r->header_or("Server");
+    EXPECT_TRUE(server.starts_with("evserve/") && is_version(std::string_view(server).substr(8)))
+        << server;
+    EXPECT_TRUE(is_http_date(r->header_or("Date"))) << r->header_or("Date");
     EXPECT_EQ(r->header_or("Content-Type"), "text/plain");
     EXPECT_EQ(r->header_or("Content-Length"), std::to_string(std::strlen(k_a_txt)));
     EXPECT_EQ(r->header_or("Last-Modified"), k_mtime_text);
@@ -640,12 +636,12 @@ TEST_F(HttpTest, AccessLogIsNginxCombined) {
             line_404 = l;
         }
     }
-    const std::string time =
-        "\\[[0-9]{2}/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/[0-9]{4}:"
-        "[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\\]";
-    EXPECT_TRUE(std::regex_match(line, std::regex("127\\.0\\.0\\.1 - - " + time + " .*"))) << line;
+    constexpr std::string_view k_remote = "127.0.0.1 - - ";
+    ASSERT_TRUE(line.starts_with(k_remote)) << line;
     const std::size_t after_time = line.find("] ");
     ASSERT_NE(after_time, std::string::npos) << line;
+    EXPECT_TRUE(is_log_time(line.substr(k_remote.size(), after_time + 1 - k_remote.size())))
+        << line;
     EXPECT_EQ(
         line.substr(after_time + 2),
         "\"GET /a.txt?q=1&r=%20 HTTP/1.1\" 200 13 \"http://ref.example/page\" \"" + agent + "\"");

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -185,17 +186,9 @@ TEST(HttpVariablesConfig, UnknownVariablesAreErrorsWithFileAndLine) {
             c.lines + "    }\n";
         const std::string text = TestServer::config(http);
         ASSERT_TRUE(server.configure(text));
-        const std::size_t listen_at = text.find("listen 127.0.0.1:");
-        const int listen_line =
-            1 + static_cast<int>(std::count(text.begin(), text.begin() + listen_at, '\n'));
-        const std::string expected = "evserve: [emerg] " + std::string(c.message) + " in " +
-                                     server.conf_path() + ":" +
-                                     std::to_string(listen_line + c.line) + "\n";
-        const RunResult tested = server.run_with_conf({"-t"}, 5s);
-        ASSERT_TRUE(tested.exited);
-        EXPECT_EQ(tested.exit_code(), 1);
-        EXPECT_NE(tested.err.find(expected), std::string::npos)
-            << "expected: " << expected << "got: " << tested.err;
+        // The directive's line: `c.line` lines after the listen line.
+        const int line = line_of(text, "listen 127.0.0.1:") + c.line;
+        EXPECT_TRUE(config_test_fails(server, emerg_at(c.message, server.conf_path(), line)));
     }
 }
 

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
 
 namespace evs::test {
@@ -392,14 +393,9 @@ TEST(CpuAffinityConfigTest, BadMasksAreConfigErrors) {
         TestServer server;
         ASSERT_TRUE(server.configure(
             TestServer::config(site(free_port()), 2, "worker_connections 256;", c.directive)));
-        const RunResult r = server.run_with_conf({"-t"});
-        EXPECT_EQ(r.exit_code(), 1) << c.directive;
         // config(): the main directives come on line 4.
-        EXPECT_NE(r.err.find(std::string("evserve: [emerg] ") + c.message + " in " +
-                             server.conf_path() + ":4\n"),
-                  std::string::npos)
-            << c.directive << "\n"
-            << r.err;
+        EXPECT_TRUE(config_test_fails(server, emerg_at(c.message, server.conf_path(), 4)))
+            << c.directive;
     }
 }
 
@@ -668,16 +664,10 @@ TEST(UserConfigTest, UnknownUserOrGroupIsAConfigError) {
         TestServer server;
         ASSERT_TRUE(server.configure(
             TestServer::config(site(free_port()), 1, "worker_connections 256;", c.directive)));
-        const std::string expected =
-            std::string("evserve: [emerg] ") + c.message + " in " + server.conf_path() + ":4\n";
-        const RunResult tested = server.run_with_conf({"-t"});
-        EXPECT_EQ(tested.exit_code(), 1) << c.directive;
-        EXPECT_NE(tested.err.find(expected), std::string::npos) << tested.err;
-        const RunResult started = server.run_with_conf({"-g", "daemon off;"}, 5s);
-        ASSERT_TRUE(started.exited) << "started with " << c.directive;
-        EXPECT_EQ(started.exit_code(), 1);
-        EXPECT_NE(started.err.find(expected), std::string::npos) << started.err;
-        EXPECT_FALSE(file_exists(server.pid_path()));
+        // config(): the main directives come on line 4.
+        const std::string expected = emerg_at(c.message, server.conf_path(), 4);
+        EXPECT_TRUE(config_test_fails(server, expected)) << c.directive;
+        EXPECT_TRUE(config_start_fails(server, expected)) << c.directive;
     }
 }
 

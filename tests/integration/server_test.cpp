@@ -10,14 +10,15 @@
 
 #include <atomic>
 #include <map>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "integration/config_check.hpp"
 #include "integration/server_fixture.hpp"
+#include "integration/text_checks.hpp"
 
 namespace evs::test {
 namespace {
@@ -114,26 +115,13 @@ TEST_P(ConfigErrorTest, PrintsNginxStyleErrorAndExitsOne) {
     if (c.extra != nullptr) {
         ASSERT_TRUE(server.write("conf/extra.conf", c.extra));
     }
-    std::string expected = std::string("evserve: [emerg] ") + c.message;
-    if (c.file != nullptr) {
-        expected += " in " + server.path(c.file) + ":" + std::to_string(c.line);
-    }
-    expected += "\n";
-
-    // Starting: the error, status 1, nothing left behind.
-    const RunResult started = server.run_with_conf({"-g", "daemon off;"}, 5s);
-    ASSERT_TRUE(started.exited) << "the server started on a broken configuration";
-    EXPECT_EQ(started.exit_code(), 1) << describe_status(started.status);
-    EXPECT_NE(started.err.find(expected), std::string::npos)
-        << "expected: " << expected << "got: " << started.err;
-    EXPECT_FALSE(file_exists(server.pid_path()));
-
-    // -t: the same error, then "test failed".
-    const RunResult tested = server.run_with_conf({"-t"}, 5s);
-    ASSERT_TRUE(tested.exited);
-    EXPECT_EQ(tested.exit_code(), 1);
-    EXPECT_EQ(tested.err,
-              expected + "evserve: configuration file " + server.conf_path() + " test failed\n");
+    const std::string expected = c.file != nullptr
+                                     ? emerg_at(c.message, server.path(c.file), c.line)
+                                     : "evserve: [emerg] " + std::string(c.message) + "\n";
+    // Starting: the error, status 1, nothing left behind; -t: the same error, then
+    // "test failed".
+    EXPECT_TRUE(config_start_fails(server, expected));
+    EXPECT_TRUE(config_test_fails(server, expected));
 }
 
 INSTANTIATE_TEST_SUITE_P(Errors, ConfigErrorTest, ::testing::ValuesIn(k_config_errors),
@@ -186,8 +174,11 @@ TEST(CommandLineTest, VersionFlag) {
     const RunResult r = server.run({"-V"});
     ASSERT_TRUE(r.exited);
     EXPECT_EQ(r.exit_code(), 0);
-    EXPECT_TRUE(std::regex_search(r.err, std::regex("^evserve version: evserve/[0-9]+\\.[0-9]+")))
-        << r.err;
+    constexpr std::string_view k_prefix = "evserve version: evserve/";
+    ASSERT_TRUE(r.err.starts_with(k_prefix)) << r.err;
+    const std::string_view version =
+        std::string_view(r.err).substr(k_prefix.size(), r.err.find('\n') - k_prefix.size());
+    EXPECT_TRUE(is_version(version, 2)) << r.err;
     EXPECT_EQ(count_of(r.err, "evserve version:"), 1u);
 }
 
@@ -623,10 +614,14 @@ void PrintTo(const BalanceCase& c, std::ostream* os) {
 class BalanceTest : public ::testing::TestWithParam<BalanceCase> {};
 
 // Connections in waves of 16 at once, each answered and held until the wave is done,
-// until the access log ($pid) shows both workers, for at most 10 s. (With the accept
-// mutex a worker that lost it retries after accept_mutex_delay, and whole waves go to
-// one worker: on loopback 1000 connections can take less than 100 ms, so the test
-// runs on time, not on a count.)
+// until both workers have answered (X-Worker: $pid names the one that did). How many
+// connections that takes is the scheduler's business, not the server's: with the
+// accept mutex the worker that holds it keeps it while it waits for events, and the
+// other one, retrying every accept_mutex_delay, wins only when its retry falls while
+// the holder is busy. On a loaded machine the waves come slowly, the holder mostly
+// waits, and that takes many more waves; so the bound is a number of connections,
+// with a time limit only against a hang, never a time budget a loaded machine could
+// spend first.
 TEST_P(BalanceTest, BothWorkersAccept) {
     const BalanceCase& c = GetParam();
     TestServer server;
@@ -635,7 +630,8 @@ TEST_P(BalanceTest, BothWorkersAccept) {
         "    log_format bypid '$pid $request';\n"
         "    access_log logs/access.log bypid;\n"
         "    server {\n        listen 127.0.0.1:" +
-        std::to_string(port) + std::string(c.listen_options) + ";\n        root html;\n    }\n";
+        std::to_string(port) + std::string(c.listen_options) +
+        ";\n        root html;\n        add_header X-Worker $pid;\n    }\n";
     ASSERT_TRUE(server.configure(TestServer::config(http, 2, c.events)));
     ASSERT_TRUE(server.write("html/index.html", "hello\n"));
     ASSERT_TRUE(server.start());
@@ -643,38 +639,26 @@ TEST_P(BalanceTest, BothWorkersAccept) {
     ASSERT_EQ(workers.size(), 2u);
 
     constexpr int k_wave = 16;
+    constexpr int k_most = 20000;
     int made = 0;
     std::map<pid_t, int> served;
     const auto start = Clock::now();
-    const auto deadline = start + 10s;
-    while (Clock::now() < deadline) {
+    while (served.size() < 2 && made < k_most && Clock::now() < start + 120s) {
         std::vector<HttpClient> wave;
         for (int i = 0; i < k_wave; ++i) {
-            wave.emplace_back(port);
+            wave.emplace_back(port, 10s);
             ASSERT_TRUE(wave.back().ok()) << wave.back().error();
         }
         for (HttpClient& client : wave) {
             ASSERT_TRUE(client.send(http_get("/")));
         }
         for (HttpClient& client : wave) {
-            const auto r = client.read_response();
+            const auto r = client.read_response(false, 10s);
             ASSERT_TRUE(r.has_value()) << client.error();
             ASSERT_EQ(r->status, 200);
+            ++served[static_cast<pid_t>(std::atol(r->header_or("X-Worker").c_str()))];
         }
         made += k_wave;
-        wave.clear();
-        const auto lines_expected = static_cast<std::size_t>(made);
-        ASSERT_TRUE(wait_until(
-            [&] { return split_lines(server.read("logs/access.log")).size() >= lines_expected; },
-            3s));
-        served.clear();
-        for (const std::string& line : split_lines(server.read("logs/access.log"))) {
-            ++served[static_cast<pid_t>(std::atol(line.c_str()))];
-        }
-        if (served.size() >= 2) {
-            break;
-        }
-        std::this_thread::sleep_for(2ms);
     }
     std::string counts;
     for (const auto& [pid, n] : served) {
@@ -687,6 +671,18 @@ TEST_P(BalanceTest, BothWorkersAccept) {
         EXPECT_TRUE(std::find(workers.begin(), workers.end(), pid) != workers.end())
             << pid << " is not a worker";
     }
+    // The access log agrees: every connection logged, by the worker that answered.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return split_lines(server.read("logs/access.log")).size() >=
+                   static_cast<std::size_t>(made);
+        },
+        10s));
+    std::map<pid_t, int> logged;
+    for (const std::string& line : split_lines(server.read("logs/access.log"))) {
+        ++logged[static_cast<pid_t>(std::atol(line.c_str()))];
+    }
+    EXPECT_EQ(logged, served);
     server.stop();
     server.expect_no_sanitizer_reports();
 }

@@ -8,44 +8,26 @@
 
 #include "event/file_aio.hpp"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "event/io.hpp"
-#include "unit/event/file_test_support.hpp"
-#include "unit/event/loop_fixture.hpp"
+#include "unit/event/file_read_harness.hpp"
 
 namespace evs::event {
 namespace {
 
 using core::Status;
 
+using test::Completion;
+using test::count_of;
+using test::plan_read;
 using test::TempFile;
-
-std::size_t count_occurrences(const std::string& text, const std::string& needle) {
-    std::size_t n = 0;
-    for (std::size_t pos = text.find(needle); pos != std::string::npos;
-         pos = text.find(needle, pos + needle.size())) {
-        ++n;
-    }
-    return n;
-}
-
-struct Completion {
-    int calls = 0;
-};
-
-void count_completion(FileRead* op) {
-    ++static_cast<Completion*>(op->data)->calls;
-}
 
 // Replaceable system calls: the kernel's, unless a test sets one of these.
 struct Fakes {
@@ -82,27 +64,13 @@ long real_getevents(aio_context_t ctx, long min_nr, long nr, io_event* events, t
 }
 const AioSyscalls k_fake{fake_setup, real_destroy, fake_submit, real_getevents};
 
-class FileAioTest : public test::LoopTest {
+class FileAioTest : public test::FileReadTest {
 protected:
     void SetUp() override {
         g_fakes = Fakes{};
-        test::LoopTest::SetUp();
+        test::FileReadTest::SetUp();
     }
     void TearDown() override { g_fakes = Fakes{}; }
-
-    // Reads op (already planned) to its result through the loop.
-    ssize_t read_through_loop(FileReader& reader, FileRead* op, Completion& done) {
-        done.calls = 0;
-        const ssize_t first = reader.read(op);
-        if (first != k_io_again) {
-            return first;
-        }
-        if (!run_until([&] { return done.calls > 0; })) {
-            ADD_FAILURE() << "the read did not complete";
-            return k_io_error;
-        }
-        return reader.read(op);
-    }
 };
 
 FileIoCounters& native_counters(Loop& loop) {
@@ -120,11 +88,7 @@ TEST_P(FileAioTest, ReadsThroughTheEventfdAndReturnsTheResultOnTheSecondCall) {
     FileRead* op = aio.acquire(65536, 4096, nullptr);
     ASSERT_NE(op, nullptr);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(op->buf) % 4096, 0u);
-    op->handler = count_completion;
-    op->data = &done;
-    op->fd = fd;
-    op->offset = 8192;
-    op->size = 65536;
+    plan_read(op, fd, 8192, 65536, &done);
 
     EXPECT_EQ(aio.read(op), k_io_again);
     EXPECT_EQ(aio.read(op), k_io_again) << "in flight: again, without a second submit";
@@ -159,11 +123,7 @@ TEST_P(FileAioTest, ReadsPastWorkerAioRequestsFallBackToSynchronousReads) {
     for (int i = 0; i < 5; ++i) {
         FileRead* op = aio.acquire(4096, 512, nullptr);
         ASSERT_NE(op, nullptr);
-        op->handler = count_completion;
-        op->data = &done;
-        op->fd = file.fd();
-        op->offset = static_cast<off_t>(i) * 4096;
-        op->size = 4096;
+        plan_read(op, file.fd(), static_cast<off_t>(i) * 4096, 4096, &done);
         ops.push_back(op);
         first.push_back(aio.read(op));
     }
@@ -194,9 +154,7 @@ TEST_P(FileAioTest, IoSubmitEagainFallsBackToASynchronousRead) {
     ASSERT_EQ(aio.init(), Status::ok);
     g_fakes.submit_errno = EAGAIN;
     FileRead* op = aio.acquire(4096, 512, nullptr);
-    op->fd = file.fd();
-    op->offset = 4096;
-    op->size = 4096;
+    plan_read(op, file.fd(), 4096, 4096);
     EXPECT_EQ(aio.read(op), 4096);
     EXPECT_EQ(std::string(op->buf, 4096), file.slice(4096, 4096));
     EXPECT_EQ(g_fakes.submit_calls, 1);
@@ -212,11 +170,10 @@ TEST_P(FileAioTest, EnosysFromIoSetupLeavesReadsSynchronousWithOneWarning) {
     FileAio aio(*loop_, 8, k_fake);
     EXPECT_EQ(aio.init(), Status::declined);
     EXPECT_FALSE(aio.enabled());
-    EXPECT_EQ(count_occurrences(captured_.text(), "[warn]"), 1u) << captured_.text();
+    EXPECT_EQ(count_of(captured_.text(), "[warn]"), 1u) << captured_.text();
     EXPECT_TRUE(captured_.contains("io_setup(8) failed")) << captured_.text();
     FileRead* op = aio.acquire(4096, 512, nullptr);
-    op->fd = file.fd();
-    op->size = 4096;
+    plan_read(op, file.fd(), 0, 4096);
     EXPECT_EQ(aio.read(op), 4096);
     EXPECT_EQ(std::string(op->buf, 4096), file.slice(0, 4096));
     EXPECT_EQ(g_fakes.submit_calls, 0);
@@ -229,15 +186,14 @@ TEST_P(FileAioTest, EnosysFromIoSubmitDisablesAioOnceWithOneWarning) {
     ASSERT_EQ(aio.init(), Status::ok);
     g_fakes.submit_errno = ENOSYS;
     FileRead* op = aio.acquire(4096, 512, nullptr);
-    op->fd = file.fd();
-    op->size = 4096;
+    plan_read(op, file.fd(), 0, 4096);
     for (int i = 0; i < 3; ++i) {
         EXPECT_EQ(aio.read(op), 4096);
         EXPECT_EQ(std::string(op->buf, 4096), file.slice(0, 4096));
     }
     EXPECT_EQ(g_fakes.submit_calls, 1) << "disabled after the first ENOSYS";
     EXPECT_FALSE(aio.enabled());
-    EXPECT_EQ(count_occurrences(captured_.text(), "[warn]"), 1u) << captured_.text();
+    EXPECT_EQ(count_of(captured_.text(), "[warn]"), 1u) << captured_.text();
     EXPECT_EQ(native_counters(*loop_).fallback.load(), 3u);
     aio.release(op);
 }
@@ -252,10 +208,7 @@ TEST_P(FileAioTest, ACompletionForAClosedAndReusedConnectionNeverReachesIt) {
     ASSERT_NE(c, nullptr);
     Completion done;
     FileRead* op = aio.acquire(65536, 4096, c);
-    op->handler = count_completion;
-    op->data = &done;
-    op->fd = file.fd();
-    op->size = 65536;
+    plan_read(op, file.fd(), 0, 65536, &done);
     ASSERT_EQ(aio.read(op), k_io_again);
 
     // The client goes away; its slot goes to the next connection at once (LIFO).
@@ -265,8 +218,7 @@ TEST_P(FileAioTest, ACompletionForAClosedAndReusedConnectionNeverReachesIt) {
     Connection* reused = loop_->pool().get(pair2[0]);
     ASSERT_EQ(reused, c) << "the pool hands the slot out again";
 
-    ASSERT_TRUE(run_until([&] { return aio.in_flight() == 0; }));
-    run_until([] { return false; }, 50);  // the posted completion runs
+    ASSERT_TRUE(drain(aio));  // the posted completion runs
     EXPECT_EQ(done.calls, 0) << "a stale completion reached the slot's new user";
     aio.release(op);
     loop_->close_connection(reused);
@@ -280,18 +232,14 @@ TEST_P(FileAioTest, AnOperationReleasedInFlightIsRecycledOnlyAfterItsCompletion)
     ASSERT_EQ(aio.init(), Status::ok);
     Completion done;
     FileRead* op = aio.acquire(65536, 4096, nullptr);
-    op->handler = count_completion;
-    op->data = &done;
-    op->fd = file.fd();
-    op->size = 65536;
+    plan_read(op, file.fd(), 0, 65536, &done);
     ASSERT_EQ(aio.read(op), k_io_again);
     aio.release(op);  // the owner is gone; the kernel is not done with the buffer
 
     FileRead* other = aio.acquire(4096, 512, nullptr);
     EXPECT_NE(other, op) << "an operation in flight was handed out again";
     aio.release(other);
-    ASSERT_TRUE(run_until([&] { return aio.in_flight() == 0; }));
-    run_until([] { return false; }, 50);
+    ASSERT_TRUE(drain(aio));
     EXPECT_EQ(done.calls, 0) << "the completion reached a released operation's owner";
     FileRead* again = aio.acquire(4096, 512, nullptr);
     FileRead* after = aio.acquire(4096, 512, nullptr);
@@ -308,14 +256,11 @@ TEST_P(FileAioTest, AnOperationThatDoesNotCompleteRaisesOneAlert) {
     g_fakes.swallow = true;  // accepted, never completed
     Completion done;
     FileRead* op = aio.acquire(4096, 512, nullptr);
-    op->handler = count_completion;
-    op->data = &done;
-    op->fd = file.fd();
-    op->size = 4096;
+    plan_read(op, file.fd(), 0, 4096, &done);
     ASSERT_EQ(aio.read(op), k_io_again);
     ASSERT_TRUE(run_until([&] { return captured_.contains("[alert]"); }, 2000)) << captured_.text();
     run_until([] { return false; }, 100);
-    EXPECT_EQ(count_occurrences(captured_.text(), "[alert]"), 1u) << captured_.text();
+    EXPECT_EQ(count_of(captured_.text(), "[alert]"), 1u) << captured_.text();
     EXPECT_TRUE(captured_.contains("has not completed in 30 ms")) << captured_.text();
     EXPECT_EQ(done.calls, 0);
     EXPECT_EQ(aio.read(op), k_io_again) << "still in flight";
@@ -326,9 +271,7 @@ TEST_P(FileAioTest, TheSynchronousReaderReadsAtOnceAndCountsNothing) {
     TempFile file(10000);
     FileReader sync(*loop_);
     FileRead* op = sync.acquire(4096, 64, nullptr);
-    op->fd = file.fd();
-    op->offset = 9000;
-    op->size = 4096;
+    plan_read(op, file.fd(), 9000, 4096);
     EXPECT_EQ(sync.read(op), 1000);
     EXPECT_EQ(std::string(op->buf, 1000), file.slice(9000, 1000));
     const FileIoStats& stats = loop_->file_io_stats();

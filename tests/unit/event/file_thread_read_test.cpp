@@ -6,26 +6,25 @@
 
 #include "event/file_thread_read.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "event/io.hpp"
-#include "unit/event/file_test_support.hpp"
-#include "unit/event/loop_fixture.hpp"
+#include "unit/event/file_read_harness.hpp"
 
 namespace evs::event {
 namespace {
 
 using core::Status;
+
 using test::Completion;
-using test::count_completion;
-using test::Gate;
+using test::plan_read;
 using test::TempFile;
 
-class ThreadPoolFileReadTest : public test::LoopTest {};
+class ThreadPoolFileReadTest : public test::FileReadTest {};
 
 TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
     TempFile file(300000);
@@ -37,11 +36,7 @@ TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
         Completion done;
         FileRead* op = reader.acquire(65536, 512, nullptr);
         ASSERT_NE(op, nullptr);
-        op->handler = count_completion;
-        op->data = &done;
-        op->fd = file.fd();
-        op->offset = 100001;
-        op->size = 65536;
+        plan_read(op, file.fd(), 100001, 65536, &done);
         ASSERT_EQ(reader.read(op), k_io_again);
         EXPECT_EQ(reader.read(op), k_io_again);
         ASSERT_TRUE(run_until([&] { return done.calls > 0; }));
@@ -57,26 +52,46 @@ TEST_P(ThreadPoolFileReadTest, ReadsInAPoolThreadAndCompletesOnTheLoopThread) {
     }
 }
 
+// A task that holds the pool's only thread until released, so the queue fills.
+struct Gate {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool open = false;
+    std::atomic<bool> entered{false};
+};
+
+void wait_at_gate(void* ctx) {
+    auto* gate = static_cast<Gate*>(ctx);
+    gate->entered = true;
+    std::unique_lock lock(gate->mutex);
+    gate->cv.wait(lock, [&] { return gate->open; });
+}
+
+void ignore(Event*) {}
+
 TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitForTheThread) {
     TempFile file(65536);
     core::Log log(2, core::LogLevel::emerg);
     ThreadPool pool("tiny", 1, 1, log);
     ASSERT_EQ(pool.start(), Status::ok);
     Gate gate;
+    ThreadTask blocker;
+    blocker.run = wait_at_gate;
+    blocker.ctx = &gate;
+    blocker.event.handler = ignore;
     {
         ThreadFileReader reader(*loop_, pool);
-        ASSERT_TRUE(gate.close(pool, *loop_));
+        ASSERT_EQ(pool.post(*loop_, &blocker), Status::ok);
+        while (!gate.entered) {
+            std::this_thread::yield();
+        }
         Completion done;
         FileRead* queued = reader.acquire(4096, 512, nullptr);
-        queued->handler = count_completion;
-        queued->data = &done;
-        queued->fd = file.fd();
-        queued->size = 4096;
+        plan_read(queued, file.fd(), 0, 4096, &done);
         ASSERT_EQ(reader.read(queued), k_io_again);
 
         FileRead* overflow = reader.acquire(4096, 512, nullptr);
-        overflow->fd = file.fd();
-        overflow->size = 4096;
+        plan_read(overflow, file.fd(), 0, 4096);
         EXPECT_EQ(reader.read(overflow), k_io_error) << "max_queue 1 is full";
         reader.release(overflow);
 
@@ -85,9 +100,12 @@ TEST_P(ThreadPoolFileReadTest, AFullQueueFailsThatReadAloneAndReleasedReadsWaitF
         FileRead* other = reader.acquire(4096, 512, nullptr);
         EXPECT_NE(other, queued) << "a queued operation was handed out again";
         reader.release(other);
-        gate.open();
-        ASSERT_TRUE(run_until([&] { return reader.in_flight() == 0; }));
-        run_until([] { return false; }, 50);
+        {
+            std::lock_guard lock(gate.mutex);
+            gate.open = true;
+        }
+        gate.cv.notify_all();
+        ASSERT_TRUE(drain(reader));
         EXPECT_EQ(done.calls, 0) << "a released read reached its owner";
         pool.stop();
     }
