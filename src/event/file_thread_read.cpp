@@ -1,3 +1,6 @@
+// ThreadFileReader: the pool task of a file operation and its hand-back (see
+// file_thread_read.hpp). Thread: the loop's, except work().
+
 #include "event/file_thread_read.hpp"
 
 #include <unistd.h>
@@ -12,17 +15,12 @@ namespace evs::event {
 using core::LogLevel;
 using core::Status;
 
-namespace {
-
-struct ThreadRead final : FileRead {
-    ThreadTask task;
-    ssize_t thread_result = 0;  // written by the pool thread, read after the hand-back
-};
-
-}  // namespace
+ThreadOp* ThreadFileReader::make_op() {
+    return new (std::nothrow) ThreadOp;
+}
 
 FileRead* ThreadFileReader::new_op() {
-    auto* op = new (std::nothrow) ThreadRead;
+    ThreadOp* op = make_op();
     if (op != nullptr) {
         op->task.run = run;
         op->task.ctx = op;
@@ -37,15 +35,15 @@ FileIoCounters* ThreadFileReader::counters() {
 }
 
 Status ThreadFileReader::submit(FileRead* op) {
-    auto* read = static_cast<ThreadRead*>(op);
-    if (pool_.post(loop_, &read->task) != Status::ok) {
-        // Logged by the pool ("queue overflow"); this read fails, nothing else.
+    auto* task = static_cast<ThreadOp*>(op);
+    if (pool_.post(loop_, &task->task) != Status::ok) {
+        // Logged by the pool ("queue overflow"); this operation fails, nothing else.
         errno = EAGAIN;
         return Status::error;
     }
     started(op);
     if (loop_.log().enabled(LogLevel::debug)) {
-        loop_.log().write(LogLevel::debug, 0, "thread read: fd %d, %zu bytes at %lld to \"%s\"",
+        loop_.log().write(LogLevel::debug, 0, "%s: fd %d, %zu bytes at %lld in \"%s\"", task_name(),
                           op->fd, op->size, static_cast<long long>(op->offset),
                           pool_.name().c_str());
     }
@@ -53,8 +51,7 @@ Status ThreadFileReader::submit(FileRead* op) {
 }
 
 // In a pool thread: the only thing done there is the system call.
-void ThreadFileReader::run(void* ctx) {
-    auto* op = static_cast<ThreadRead*>(ctx);
+void ThreadFileReader::work(ThreadOp* op) {
     ssize_t n;
     do {
         n = ::pread(op->fd, op->buf, op->size, op->offset);
@@ -62,9 +59,16 @@ void ThreadFileReader::run(void* ctx) {
     op->thread_result = n < 0 ? -errno : n;
 }
 
+void ThreadFileReader::run(void* ctx) {
+    auto* op = static_cast<ThreadOp*>(ctx);
+    static_cast<ThreadFileReader*>(op->reader)->work(op);
+}
+
 void ThreadFileReader::done(Event* ev) {
-    auto* op = static_cast<ThreadRead*>(ev->data);
-    static_cast<ThreadFileReader*>(op->reader)->complete(op, op->thread_result);
+    auto* op = static_cast<ThreadOp*>(ev->data);
+    auto* self = static_cast<ThreadFileReader*>(op->reader);
+    self->finished(op);
+    self->complete(op, op->thread_result);
 }
 
 }  // namespace evs::event

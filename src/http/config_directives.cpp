@@ -498,14 +498,15 @@ constexpr Directive k_location_directives[] = {
      conf::flag_slot<&LocationConfig::sendfile>,
      "off",
      {},
-     "Send files with sendfile(2)."},
+     "Send files with sendfile(2); with aio threads the calls run in the thread pool."},
     {"sendfile_max_chunk",
      k_hsl,
      conf::k_take1,
      conf::size_slot<&LocationConfig::sendfile_max_chunk>,
      "2m",
      {},
-     "The most one sendfile() call sends, so one fast client cannot hog a worker."},
+     "The most one sendfile() call sends, so one fast client cannot hog a worker; 0: no "
+     "limit."},
     {"tcp_nopush",
      k_hsl,
      conf::k_flag,
@@ -535,9 +536,10 @@ constexpr Directive k_location_directives[] = {
      "on | off | threads[=pool] | io_uring",
      "Read files that are not sent with sendfile without blocking the worker: on is Linux "
      "native AIO (io_submit; without directio the kernel still blocks in it), threads a "
-     "thread pool, io_uring a ring per worker (no directio needed; with sendfile on it reads "
-     "only what does not go out with sendfile, as on; a kernel without io_uring falls back "
-     "to the thread pool \"default\" with one warning)."},
+     "thread pool, which with sendfile on also makes the sendfile() calls, io_uring a ring "
+     "per worker (no directio needed; with sendfile on it reads only what does not go out "
+     "with sendfile, as on; a kernel without io_uring falls back to the thread pool "
+     "\"default\" with one warning)."},
     {"directio",
      k_hsl,
      conf::k_take1,

@@ -28,6 +28,7 @@
 #include "http/limit_rate.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/thread_sendfile.hpp"
 
 namespace evs::http {
 
@@ -178,6 +179,16 @@ void send_response(Request* r) {
         c->write.handler = write_handler;
     }
 
+    if (thread_send_busy(r)) {
+        // A pool thread is sending (aio threads): nothing is written meanwhile, and
+        // the task's completion calls this again. A level-triggered backend must
+        // not keep reporting the writable socket until then.
+        if (loop.handle_write_event(&c->write) != core::Status::ok) {
+            close_http_connection(c);
+        }
+        return;
+    }
+
     if (r->parts_count > 0) {
         send_parts(r);  // a multipart body
         return;
@@ -267,8 +278,8 @@ void send_response(Request* r) {
                 chunk = static_cast<std::size_t>(loc.sendfile_max_chunk);
                 chunk_limited = true;
             }
-            chunk = std::min(chunk, budget);  // limit_rate: the loop asks again
-            n = event::sendfile(c, r->fd, &r->file_pos, chunk);
+            chunk = std::min(chunk, budget);              // limit_rate: the loop asks again
+            n = send_file_chunk(r, &r->file_pos, chunk);  // in the loop or the pool
             if (n == 0) {
                 loop.log().write_conn(LogLevel::crit, 0, c->number, nullptr, nullptr,
                                       "sendfile() reported that the file was truncated");
@@ -306,7 +317,9 @@ void send_response(Request* r) {
             return;
         }
         if (n < 0) {
-            log_conn(c, LogLevel::info, errno, "writev() failed while sending response to client");
+            log_conn(c, LogLevel::info, errno,
+                     count > 0 ? "writev() failed while sending response to client"
+                               : "sendfile() failed while sending response to client");
             close_http_connection(c);
             return;
         }

@@ -14,6 +14,7 @@
 #include "http/file_read.hpp"
 #include "http/limit_rate.hpp"
 #include "http/request.hpp"
+#include "http/thread_sendfile.hpp"
 
 namespace evs::http {
 
@@ -94,10 +95,19 @@ void send_parts(Request* r) {
         if (count > 0) {
             n = event::writev(c, iov, count);
         } else if (file_part != nullptr && r->use_sendfile) {
-            const auto chunk = std::min(budget, static_cast<std::size_t>(std::min<off_t>(
-                                                    file_part->file_end - file_part->file_pos,
-                                                    static_cast<off_t>(loc.sendfile_max_chunk))));
-            n = event::sendfile(c, r->fd, &file_part->file_pos, chunk);
+            // sendfile_max_chunk 0 is no limit, as in nginx.
+            auto chunk = static_cast<std::size_t>(file_part->file_end - file_part->file_pos);
+            if (loc.sendfile_max_chunk > 0) {
+                chunk = std::min(chunk, static_cast<std::size_t>(loc.sendfile_max_chunk));
+            }
+            chunk = std::min(chunk, budget);
+            n = send_file_chunk(r, &file_part->file_pos, chunk);  // in the loop or the pool
+            if (n == 0) {
+                loop.log().write_conn(LogLevel::crit, 0, c->number, nullptr, nullptr,
+                                      "sendfile() reported that the file was truncated");
+                close_http_connection(c);
+                return;
+            }
         } else {
             break;  // all sent
         }

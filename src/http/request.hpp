@@ -36,7 +36,8 @@
 namespace evs::http {
 
 struct Request;
-struct FileReadState;  // http/file_read.cpp
+struct FileReadState;    // http/file_read.cpp
+struct ThreadSendState;  // http/thread_sendfile.cpp
 
 struct HttpConnection {
     const ListenGroup* group = nullptr;
@@ -141,6 +142,9 @@ struct Request {
     // the file is never sent with sendfile.
     FileReadState* file_read = nullptr;
     bool directio = false;
+    // aio threads with sendfile: the pool's operation, null until the first send
+    // (http/thread_sendfile.hpp).
+    ThreadSendState* thread_send = nullptr;
     // limit_rate: the write event's timer is a deliberate delay, not send_timeout.
     bool rate_delayed = false;
 

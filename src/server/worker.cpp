@@ -15,6 +15,7 @@
 #include "event/connection.hpp"
 #include "event/file_aio.hpp"
 #include "event/file_thread_read.hpp"
+#include "event/file_thread_send.hpp"
 #include "event/file_uring.hpp"
 #include "event/io.hpp"
 #include "event/thread_pool.hpp"
@@ -22,6 +23,7 @@
 #include "http/file_read.hpp"
 #include "http/http_connection.hpp"
 #include "http/status_page.hpp"
+#include "http/thread_sendfile.hpp"
 #include "os/process.hpp"
 #include "os/socket.hpp"
 
@@ -432,6 +434,12 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
         thread_readers.push_back(std::make_unique<event::ThreadFileReader>(loop, *pool));
         http::add_thread_reader(pool->name(), thread_readers.back().get());
     }
+    // aio threads with sendfile on: sendfile() in the pool, destroyed the same way.
+    std::vector<std::unique_ptr<event::ThreadSendfile>> thread_senders;
+    for (auto& pool : pools) {
+        thread_senders.push_back(std::make_unique<event::ThreadSendfile>(loop, *pool));
+        http::add_thread_sendfile(pool->name(), thread_senders.back().get());
+    }
 
     state.shutdown_timer.handler = on_shutdown_timeout;
     state.shutdown_timer.cancelable = 1;
@@ -472,6 +480,8 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
     }
     http::release_file_readers();
     thread_readers.clear();
+    http::release_thread_sendfiles();
+    thread_senders.clear();
     http::flush_access_logs();
     retire_worker_gauges(zone, id.slot);
     me.pid.store(0, std::memory_order_relaxed);
