@@ -248,6 +248,10 @@ void Loop::close_connection(Connection* c) {
             backend_->del(&c->write, k_close_event);
         }
     }
+    // A backend that defers changes (epoll's change list) drops them for a descriptor
+    // we are about to close, and applies them now for a shared one, which our close()
+    // would not remove from the interest list.
+    backend_->release_conn(c, c->shared ? 0 : k_close_event);
     delete_posted(&c->read);
     delete_posted(&c->write);
     c->read.closed = 1;

@@ -12,6 +12,10 @@
 //   enable / disable the same for backends that have no cheaper toggle.
 //   add_conn / del_conn  both directions at once (epoll: one EPOLL_CTL_ADD of
 //                    IN|OUT|ET|RDHUP for the connection's whole life).
+//   release_conn     the slot is about to be freed: a backend that defers changes
+//                    (epoll's change list) drops them when k_close_event says the fd
+//                    is about to be closed and nothing else holds it, and applies them
+//                    at once otherwise (a shared fd: closing ours would not remove it).
 //   notify           wakes the loop from any thread (an eventfd write); the loop
 //                    then runs the Notifications that were signalled.
 //   process_events   waits up to `timer` ms and dispatches: each ready event's
@@ -71,6 +75,7 @@ public:
     virtual core::Status disable(Event* ev, unsigned flags) { return del(ev, flags); }
     virtual core::Status add_conn(Connection* c) = 0;
     virtual core::Status del_conn(Connection* c, unsigned flags) = 0;
+    virtual void release_conn(Connection* /*c*/, unsigned /*flags*/) {}
     virtual core::Status notify() = 0;
     virtual core::Status process_events(core::Msec timer, unsigned flags) = 0;
 

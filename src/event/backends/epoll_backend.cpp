@@ -42,6 +42,8 @@ Status EpollBackend::init() {
                           loop_.pool().slot_count());
         return Status::error;
     }
+    registrations_.assign(loop_.pool().slot_count(), Registration{});
+    changes_.reserve(loop_.pool().slot_count());
     capabilities_ = k_use_clear | k_use_add_conn | k_use_exclusive;
     if (probe_rdhup()) {
         capabilities_ |= k_use_rdhup;
@@ -82,12 +84,15 @@ void EpollBackend::done() {
     os::close_fd(ep_);
     ep_ = -1;
     events_.clear();
+    registrations_.clear();
+    changes_.clear();
 }
 
 Status EpollBackend::control(int op, Connection* c, std::uint32_t events) {
     epoll_event ee{};
     ee.events = events;
     ee.data.u64 = pack(c);
+    ++ctl_calls_[op & 3];
     if (::epoll_ctl(ep_, op, c->fd, &ee) < 0) {
         loop_.log().write_conn(LogLevel::alert, errno, c->number, nullptr, nullptr,
                                "epoll_ctl(%d, %d) failed", op, c->fd);
@@ -96,101 +101,10 @@ Status EpollBackend::control(int op, Connection* c, std::uint32_t events) {
     return Status::ok;
 }
 
-Status EpollBackend::add(Event* ev, unsigned flags) {
-    Connection* c = connection_of(ev);
-    Event* other;
-    std::uint32_t events;
-    std::uint32_t prev;
-    if (!ev->write) {
-        other = &c->write;
-        events = EPOLLIN | EPOLLRDHUP;
-        prev = EPOLLOUT;
-    } else {
-        other = &c->read;
-        events = EPOLLOUT;
-        prev = EPOLLIN | EPOLLRDHUP;
-    }
-
-    const bool edge = (flags & k_clear_event) || (other->active && other->edge);
-    if (ev->active) {
-        if (edge == static_cast<bool>(ev->edge) && !(flags & k_exclusive_event)) {
-            // Registered already, and the mask would not change: as libev, only
-            // call epoll_ctl() when the kernel's interest list has to change.
-            return Status::ok;
-        }
-        // A change of mode: the descriptor is registered, so it is a MOD.
-    }
-
-    int op = EPOLL_CTL_ADD;
-    if (other->active || ev->active) {
-        op = EPOLL_CTL_MOD;
-    }
-    if (other->active) {
-        events |= prev;
-    }
-    if (flags & k_exclusive_event) {
-        // EPOLLEXCLUSIVE allows only IN, OUT, ERR, HUP, WAKEUP and ET with it.
-        events &= ~static_cast<std::uint32_t>(EPOLLRDHUP);
-        events |= EPOLLEXCLUSIVE;
-    }
-    if (edge) {
-        events |= EPOLLET;
-    }
-    if (control(op, c, events) != Status::ok) {
-        return Status::error;
-    }
-    ev->active = 1;
-    ev->edge = edge ? 1 : 0;
-    return Status::ok;
-}
-
-Status EpollBackend::del(Event* ev, unsigned flags) {
-    // The descriptor is about to be closed, which removes it from the interest list:
-    // no syscall is needed.
-    if (flags & k_close_event) {
-        ev->active = 0;
-        return Status::ok;
-    }
-    if (!ev->active) {
-        // Not registered: nothing to tell the kernel (as the poll backend).
-        return Status::ok;
-    }
-    Connection* c = connection_of(ev);
-    Event* other = ev->write ? &c->read : &c->write;
-    Status status;
-    if (other->active) {
-        std::uint32_t prev = ev->write ? (EPOLLIN | EPOLLRDHUP) : EPOLLOUT;
-        if (other->edge) {
-            prev |= EPOLLET;
-        }
-        status = control(EPOLL_CTL_MOD, c, prev);
-    } else {
-        status = control(EPOLL_CTL_DEL, c, 0);
-    }
-    ev->active = 0;
-    return status;
-}
-
-Status EpollBackend::add_conn(Connection* c) {
-    if (control(EPOLL_CTL_ADD, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP) != Status::ok) {
-        return Status::error;
-    }
-    c->read.active = c->read.edge = 1;
-    c->write.active = c->write.edge = 1;
-    return Status::ok;
-}
-
-Status EpollBackend::del_conn(Connection* c, unsigned flags) {
-    Status status = Status::ok;
-    if (!(flags & k_close_event)) {
-        status = control(EPOLL_CTL_DEL, c, 0);
-    }
-    c->read.active = 0;
-    c->write.active = 0;
-    return status;
-}
-
 Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
+    if (!changes_.empty()) {
+        apply_changes();
+    }
     const int timeout =
         timer == k_timer_infinite ? -1 : static_cast<int>(std::min<core::Msec>(timer, INT_MAX));
     const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout);
@@ -250,32 +164,42 @@ void EpollBackend::dispatch(int n) {
             revents |= EPOLLIN | EPOLLOUT;
         }
 
+        // A direction that is not active is not wanted (its removal may be pending in
+        // the change list): its readiness is dropped, and noted for a re-add.
         Event* rev = &c->read;
-        if ((revents & EPOLLIN) && rev->active) {
-            if (revents & EPOLLRDHUP) {
-                rev->pending_eof = 1;
-            }
-            rev->ready = 1;
-            rev->available = 1;
-            if (Post && !c->immediate) {
-                loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
+        if (revents & EPOLLIN) {
+            if (rev->active) [[likely]] {
+                if (revents & EPOLLRDHUP) {
+                    rev->pending_eof = 1;
+                }
+                rev->ready = 1;
+                rev->available = 1;
+                if (Post && !c->immediate) {
+                    loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
+                } else {
+                    rev->handler(rev);
+                }
             } else {
-                rev->handler(rev);
+                note_dropped(c);
             }
         }
 
-        Event* wev = &c->write;
-        if ((revents & EPOLLOUT) && wev->active) {
+        if (revents & EPOLLOUT) {
             // The read handler may have closed the connection (and reused the slot).
             if (c->fd == -1 || c->generation != generation) {
                 loop_.log().write(LogLevel::debug, 0, "epoll: stale event");
                 continue;
             }
-            wev->ready = 1;
-            if (Post && !c->immediate) {
-                loop_.post(wev, PostedQueue::normal);
+            Event* wev = &c->write;
+            if (wev->active) {
+                wev->ready = 1;
+                if (Post && !c->immediate) {
+                    loop_.post(wev, PostedQueue::normal);
+                } else {
+                    wev->handler(wev);
+                }
             } else {
-                wev->handler(wev);
+                note_dropped(c);
             }
         }
     }
