@@ -128,11 +128,15 @@ Status EpollBackend::process_events(core::Msec timer, unsigned flags) {
         return Status::error;
     }
 
+    // A del() while the batch is dispatched may make dispatch drop an edge that the
+    // wait has consumed (see EpollBackend::del).
+    dispatching_ = true;
     if (flags & k_post_events) {
         dispatch<true>(n);
     } else {
         dispatch<false>(n);
     }
+    dispatching_ = false;
     return Status::ok;
 }
 
@@ -164,42 +168,32 @@ void EpollBackend::dispatch(int n) {
             revents |= EPOLLIN | EPOLLOUT;
         }
 
-        // A direction that is not active is not wanted (its removal may be pending in
-        // the change list): its readiness is dropped, and noted for a re-add.
         Event* rev = &c->read;
-        if (revents & EPOLLIN) {
-            if (rev->active) [[likely]] {
-                if (revents & EPOLLRDHUP) {
-                    rev->pending_eof = 1;
-                }
-                rev->ready = 1;
-                rev->available = 1;
-                if (Post && !c->immediate) {
-                    loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
-                } else {
-                    rev->handler(rev);
-                }
+        if ((revents & EPOLLIN) && rev->active) {
+            if (revents & EPOLLRDHUP) {
+                rev->pending_eof = 1;
+            }
+            rev->ready = 1;
+            rev->available = 1;
+            if (Post && !c->immediate) {
+                loop_.post(rev, rev->accept ? PostedQueue::accept : PostedQueue::normal);
             } else {
-                note_dropped(c);
+                rev->handler(rev);
             }
         }
 
-        if (revents & EPOLLOUT) {
+        Event* wev = &c->write;
+        if ((revents & EPOLLOUT) && wev->active) {
             // The read handler may have closed the connection (and reused the slot).
             if (c->fd == -1 || c->generation != generation) {
                 loop_.log().write(LogLevel::debug, 0, "epoll: stale event");
                 continue;
             }
-            Event* wev = &c->write;
-            if (wev->active) {
-                wev->ready = 1;
-                if (Post && !c->immediate) {
-                    loop_.post(wev, PostedQueue::normal);
-                } else {
-                    wev->handler(wev);
-                }
+            wev->ready = 1;
+            if (Post && !c->immediate) {
+                loop_.post(wev, PostedQueue::normal);
             } else {
-                note_dropped(c);
+                wev->handler(wev);
             }
         }
     }

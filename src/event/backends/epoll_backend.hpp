@@ -60,7 +60,7 @@ private:
         std::uint32_t events = 0;      // the mask last given to epoll_ctl (0: none)
         std::uint32_t generation = 0;  // the slot's user it was registered for
         std::uint8_t queued = 0;       // in changes_
-        std::uint8_t dropped = 0;      // dispatch dropped an edge of an unwanted direction
+        std::uint8_t dropped = 0;      // deleted during dispatch: an edge may have been dropped
     };
 
     bool probe_rdhup();
@@ -75,13 +75,13 @@ private:
     core::Status sync(Connection* c, Registration& r, std::uint32_t events);
     void queue(Connection* c, Registration& r);
     void apply_changes();
-    void note_dropped(Connection* c);
 
     int ep_ = -1;
     std::vector<epoll_event> events_;
     std::vector<Registration> registrations_;
     std::vector<Connection*> changes_;
     std::uint64_t ctl_calls_[4] = {};
+    bool dispatching_ = false;
     NotifyChannel notify_;
 };
 

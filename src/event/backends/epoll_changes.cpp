@@ -19,9 +19,10 @@
 // - Edge-triggered: an ADD (or MOD) re-polls the fd and reports data already
 //   waiting; a registration kept in place reports only new arrivals. Those differ
 //   when the last edge was consumed but the data not: the handler has not drained
-//   it (`ready` still set), or dispatch dropped the edge because the direction was
-//   not wanted at that moment (`dropped`). Then taking the direction back is one MOD,
-//   which re-polls, instead of nothing.
+//   it (`ready` still set), or the direction was deleted while the wait's batch was
+//   being dispatched, so that dispatch may have dropped its edge as not wanted
+//   (`dropped`). Then taking the direction back is one MOD, which re-polls, instead
+//   of nothing.
 // - EPOLLEXCLUSIVE: listening.cpp deletes and re-adds an exclusive listener to move
 //   it to the back of the kernel's wake-up queue, and an exclusive registration
 //   cannot be modified (EINVAL): an exclusive add() always makes a real DEL and ADD.
@@ -130,6 +131,19 @@ Status EpollBackend::add(Event* ev, unsigned flags) {
         // Registered already, with the same mode: nothing changes.
         return Status::ok;
     }
+    // The re-arm: the kernel still holds this direction in this mode (its removal is
+    // pending), and no edge can have been lost. A shortcut of want()'s test, which
+    // compares whole masks: an active other direction is always held.
+    Registration& r = registration(c);
+    const std::uint32_t held =
+        ev->write ? std::uint32_t{EPOLLOUT} : std::uint32_t{EPOLLIN | EPOLLRDHUP};
+    const std::uint32_t mode = edge ? static_cast<std::uint32_t>(EPOLLET) : 0;
+    if ((r.events & (held | EPOLLET | EPOLLEXCLUSIVE)) == (held | mode) && !exclusive &&
+        !(edge && (ev->ready || r.dropped))) {
+        ev->active = 1;
+        ev->edge = edge ? 1 : 0;
+        return Status::ok;
+    }
     const unsigned was_active = ev->active;
     const unsigned was_edge = ev->edge;
     ev->active = 1;
@@ -161,7 +175,12 @@ Status EpollBackend::del(Event* ev, unsigned flags) {
         return Status::ok;
     }
     ev->active = 0;
-    queue(c, registration(c));
+    Registration& r = registration(c);
+    // Deleted while the batch is dispatched: this fd's edge may be in the batch, still
+    // to come, and dispatch will drop it (the direction is not active); if the
+    // direction is taken back before the next wait, the lost edge must be re-polled.
+    r.dropped |= dispatching_ ? 1 : 0;
+    queue(c, r);
     return Status::ok;
 }
 
@@ -221,18 +240,13 @@ void EpollBackend::apply_changes() {
         if (c->fd == -1 || r.generation != c->generation) {
             continue;
         }
+        r.dropped = 0;  // the edges of the last wait were dispatched
         const std::uint32_t events = wanted(c, (r.events & EPOLLEXCLUSIVE) != 0);
         if (events != r.events) {
             sync(c, r, events);
         }
     }
     changes_.clear();
-}
-
-// Dispatch saw readiness for a direction nobody wants at the moment; if it is taken
-// back before the kernel is told, the edge must be re-polled (see want()).
-void EpollBackend::note_dropped(Connection* c) {
-    registration(c).dropped = 1;
 }
 
 }  // namespace evs::event
