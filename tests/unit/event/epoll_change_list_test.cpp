@@ -86,6 +86,24 @@ protected:
         ev->ready = 0;
     }
 
+    // A side whose read event is registered, edge-triggered, and applied.
+    Side& open_registered() {
+        Side& s = open_side();
+        add_read(s);
+        turn();
+        return s;
+    }
+    void add_read(Side& s) {
+        EXPECT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+    }
+    void del_read(Side& s) { EXPECT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok); }
+    // Data written to the peer reaches s's handler.
+    void expect_reported(Side& s, const char* byte) {
+        const int calls = s.calls;
+        ASSERT_EQ(::write(s.peer, byte, 1), 1);
+        EXPECT_TRUE(run_until([&] { return s.calls > calls; })) << captured_.text();
+    }
+
     // One turn that does not wait.
     void turn() { ASSERT_EQ(loop_->backend().process_events(0, 0), core::Status::ok); }
 
@@ -115,14 +133,12 @@ public:
 };
 
 TEST_P(ChangeListTest, DelThenAddOfTheSameMaskMakesNoCall) {
-    Side& s = open_side();
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    turn();
+    Side& s = open_registered();
     mark();
     for (int i = 0; i < 3; ++i) {
-        ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+        del_read(s);
         EXPECT_FALSE(s.c->read.active);
-        ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+        add_read(s);
         EXPECT_TRUE(s.c->read.active);
         turn();
     }
@@ -131,18 +147,15 @@ TEST_P(ChangeListTest, DelThenAddOfTheSameMaskMakesNoCall) {
         EXPECT_EQ(epoll().pending_changes(), 0u);
     }
     // Still registered: data written now is reported.
-    ASSERT_EQ(::write(s.peer, "x", 1), 1);
-    ASSERT_TRUE(run_until([&] { return s.calls > 0; })) << captured_.text();
+    expect_reported(s, "x");
     EXPECT_EQ(s.calls, 1);
     expect_no_failure();
 }
 
 TEST_P(ChangeListTest, DelIsAppliedBeforeTheNextWait) {
-    Side& s = open_side();
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    turn();
+    Side& s = open_registered();
     mark();
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    del_read(s);
     if (is_epoll()) {
         EXPECT_EQ(since_mark().total(), 0u);  // recorded, not yet applied
         EXPECT_EQ(epoll().pending_changes(), 1u);
@@ -158,7 +171,7 @@ TEST_P(ChangeListTest, DelIsAppliedBeforeTheNextWait) {
         EXPECT_EQ(epoll().pending_changes(), 0u);
     }
     // Added again after a real DEL: the ADD reports the data already waiting.
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+    add_read(s);
     ASSERT_TRUE(run_until([&] { return s.calls > 0; })) << captured_.text();
     expect_no_failure();
 }
@@ -166,8 +179,8 @@ TEST_P(ChangeListTest, DelIsAppliedBeforeTheNextWait) {
 TEST_P(ChangeListTest, AddThenDelIsAnAddAndADel) {
     Side& s = open_side();
     mark();
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    add_read(s);
+    del_read(s);
     ASSERT_EQ(::write(s.peer, "x", 1), 1);
     turn();
     EXPECT_EQ(s.calls, 0);
@@ -185,8 +198,8 @@ TEST_P(ChangeListTest, AddThenDelIsAnAddAndADel) {
 TEST_P(ChangeListTest, AddThenCloseIsOneAdd) {
     Side& s = open_side();
     mark();
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    add_read(s);
+    del_read(s);
     loop_->close_connection(s.c);  // closing removes the fd: the del is dropped
     turn();
     if (is_epoll()) {
@@ -215,24 +228,21 @@ TEST_P(ChangeListTest, ChangingTheMaskIsOneMod) {
     ASSERT_EQ(loop_->backend().add(&s.c->write, event::k_clear_event), core::Status::ok);
     mark();
     ASSERT_EQ(loop_->backend().del(&s.c->write, 0), core::Status::ok);
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    del_read(s);
     turn();
     n = since_mark();
     EXPECT_EQ(n.del, 1u);
     EXPECT_EQ(n.total(), 1u);
     // The read direction still works after a MOD that kept it.
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    ASSERT_EQ(::write(s.peer, "x", 1), 1);
-    ASSERT_TRUE(run_until([&] { return s.calls > 0; })) << captured_.text();
+    add_read(s);
+    expect_reported(s, "x");
     expect_no_failure();
 }
 
 TEST_P(ChangeListTest, DelThenCloseMakesNoCall) {
-    Side& s = open_side();
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
-    turn();
+    Side& s = open_registered();
     mark();
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    del_read(s);
     loop_->close_connection(s.c);
     turn();
     if (is_epoll()) {
@@ -250,10 +260,10 @@ TEST_P(ChangeListTest, PendingDelOfASharedFdIsAppliedAtClose) {
     ASSERT_GE(dup, 0);
     const int fd = s.c->fd;
     s.c->shared = 1;
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+    add_read(s);
     turn();
     mark();
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    del_read(s);
     loop_->close_connection(s.c);  // shared: frees the slot, leaves the fd open
     if (is_epoll()) {
         const CtlCount n = since_mark();
@@ -264,7 +274,7 @@ TEST_P(ChangeListTest, PendingDelOfASharedFdIsAppliedAtClose) {
     // The open file lives on through `dup`; data on it must not reach the loop, nor
     // the next user of the slot.
     Side& next = open_side();
-    ASSERT_EQ(loop_->backend().add(&next.c->read, event::k_clear_event), core::Status::ok);
+    add_read(next);
     ASSERT_EQ(::write(s.peer, "x", 1), 1);
     for (int i = 0; i < 3; ++i) {
         turn();
@@ -279,26 +289,23 @@ TEST_P(ChangeListTest, PendingDelOfASharedFdIsAppliedAtClose) {
 // pending: the new user's add must be a real ADD (the old registration went with the
 // close), and the stale change must not touch the new descriptor.
 TEST_P(ChangeListTest, FdReusedAfterCloseWithAPendingChange) {
-    Side& a = open_side();
-    ASSERT_EQ(loop_->backend().add(&a.c->read, event::k_clear_event), core::Status::ok);
-    turn();
+    Side& a = open_registered();
     const int old_fd = a.c->fd;
     Connection* const old_slot = a.c;
-    ASSERT_EQ(loop_->backend().del(&a.c->read, 0), core::Status::ok);
+    del_read(a);
     loop_->close_connection(a.c);  // closes old_fd; a.c's slot is free again
     mark();
     Side& b = open_side();  // the lowest free number and the last freed slot
     EXPECT_EQ(b.c->fd, old_fd);
     EXPECT_EQ(b.c, old_slot);
-    ASSERT_EQ(loop_->backend().add(&b.c->read, event::k_clear_event), core::Status::ok);
+    add_read(b);
     turn();
     if (is_epoll()) {
         const CtlCount n = since_mark();
         EXPECT_EQ(n.add, 1u);
         EXPECT_EQ(n.total(), 1u);
     }
-    ASSERT_EQ(::write(b.peer, "x", 1), 1);
-    ASSERT_TRUE(run_until([&] { return b.calls > 0; })) << captured_.text();
+    expect_reported(b, "x");
     EXPECT_EQ(a.calls, 0);
     expect_no_failure();
 }
@@ -307,21 +314,18 @@ TEST_P(ChangeListTest, FdReusedAfterCloseWithAPendingChange) {
 // epoll's interest list: its events keep coming with the old generation, and must be
 // dropped as stale, not delivered to the slot's next user.
 TEST_P(ChangeListTest, EventsOfAClosedButReferencedFdAreStale) {
-    Side& a = open_side();
-    ASSERT_EQ(loop_->backend().add(&a.c->read, event::k_clear_event), core::Status::ok);
-    turn();
+    Side& a = open_registered();
     const int dup = ::dup(a.c->fd);
     ASSERT_GE(dup, 0);
     loop_->close_connection(a.c);
     Side& b = open_side();
-    ASSERT_EQ(loop_->backend().add(&b.c->read, event::k_clear_event), core::Status::ok);
+    add_read(b);
     ASSERT_EQ(::write(a.peer, "x", 1), 1);  // readable through `dup`
     for (int i = 0; i < 3; ++i) {
         turn();
     }
     EXPECT_EQ(b.calls, 0);
-    ASSERT_EQ(::write(b.peer, "y", 1), 1);
-    ASSERT_TRUE(run_until([&] { return b.calls > 0; })) << captured_.text();
+    expect_reported(b, "y");
     EXPECT_EQ(b.calls, 1);
     ::close(dup);
     expect_no_failure();
@@ -337,8 +341,8 @@ TEST_P(ChangeListTest, AnEventForAFdWithAPendingDelIsDroppedAndNotLost) {
     x.other = &y;
     y.other = &x;
     x.del_other = y.del_other = true;
-    ASSERT_EQ(loop_->backend().add(&x.c->read, event::k_clear_event), core::Status::ok);
-    ASSERT_EQ(loop_->backend().add(&y.c->read, event::k_clear_event), core::Status::ok);
+    add_read(x);
+    add_read(y);
     turn();
     ASSERT_EQ(::write(x.peer, "x", 1), 1);
     ASSERT_EQ(::write(y.peer, "y", 1), 1);
@@ -348,7 +352,7 @@ TEST_P(ChangeListTest, AnEventForAFdWithAPendingDelIsDroppedAndNotLost) {
     EXPECT_FALSE(dropped.c->read.active);
     x.del_other = y.del_other = false;
     mark();
-    ASSERT_EQ(loop_->backend().add(&dropped.c->read, event::k_clear_event), core::Status::ok);
+    add_read(dropped);
     if (is_epoll()) {
         const CtlCount n = since_mark();
         EXPECT_EQ(n.mod, 1u);
@@ -363,14 +367,14 @@ TEST_P(ChangeListTest, AnEventForAFdWithAPendingDelIsDroppedAndNotLost) {
 TEST_P(ChangeListTest, ReAddingAReadyEventReportsItAgain) {
     Side& s = open_side();
     s.drain = 1;
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+    add_read(s);
     ASSERT_EQ(::write(s.peer, "ab", 2), 2);
     ASSERT_TRUE(run_until([&] { return s.calls > 0; })) << captured_.text();
     ASSERT_TRUE(s.c->read.ready);
     const int calls = s.calls;
     mark();
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
-    ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_clear_event), core::Status::ok);
+    del_read(s);
+    add_read(s);
     if (is_epoll()) {
         const CtlCount n = since_mark();
         EXPECT_EQ(n.mod, 1u);
@@ -390,14 +394,13 @@ TEST_P(ChangeListTest, ExclusiveReAddIsARealDelAndAdd) {
     ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_exclusive_event), core::Status::ok);
     turn();
     mark();
-    ASSERT_EQ(loop_->backend().del(&s.c->read, 0), core::Status::ok);
+    del_read(s);
     ASSERT_EQ(loop_->backend().add(&s.c->read, event::k_exclusive_event), core::Status::ok);
     const CtlCount n = since_mark();
     EXPECT_EQ(n.del, 1u);
     EXPECT_EQ(n.add, 1u);
     EXPECT_EQ(n.total(), 2u);
-    ASSERT_EQ(::write(s.peer, "x", 1), 1);
-    ASSERT_TRUE(run_until([&] { return s.calls > 0; })) << captured_.text();
+    expect_reported(s, "x");
     expect_no_failure();
 }
 
