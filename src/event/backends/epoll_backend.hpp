@@ -71,7 +71,7 @@ private:
     // The change list (epoll_changes.cpp).
     Registration& registration(Connection* c);
     std::uint32_t wanted(const Connection* c, bool exclusive) const;
-    core::Status want(Connection* c, bool exclusive, bool requeue);
+    core::Status want(Connection* c, bool exclusive, bool ready);
     core::Status sync(Connection* c, Registration& r, std::uint32_t events);
     void queue(Connection* c, Registration& r);
     void apply_changes();
