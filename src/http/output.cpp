@@ -289,7 +289,11 @@ void send_response(Request* r) {
         } else {
             break;  // all sent
         }
-        if (n == event::k_io_again || (chunk_limited && n > 0 && c->write.ready)) {
+        // A sendfile() that sent less than asked found the socket full (or its
+        // unsent part at TCP_NOTSENT_LOWAT): wait for the write event, as after
+        // EAGAIN, instead of asking again only to be told EAGAIN (nginx does the same).
+        const bool partial = file_follows && n > 0 && !c->write.ready && r->file_pos < r->file_end;
+        if (n == event::k_io_again || partial || (chunk_limited && n > 0)) {
             if (r->use_sendfile && r->file_pos < r->file_end && loc.tcp_nopush && !r->corked) {
                 // The file takes more than this pass: cork until the response ends
                 // so that no partial segment leaves between the passes (nginx's
@@ -304,7 +308,7 @@ void send_response(Request* r) {
                 }
             }
             loop.add_timer(&c->write, loc.send_timeout);
-            if (n != event::k_io_again) {
+            if (n != event::k_io_again && !partial) {
                 // sendfile_max_chunk: the socket could take more, but other
                 // connections get their turn first (the write event runs again on
                 // the next loop turn).
