@@ -102,6 +102,10 @@ core::Result<void> open_listening(Listening* ls, const char** failed_call) {
         ::setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen, sizeof(int)) < 0) {
         return fail("setsockopt(TCP_FASTOPEN)");
     }
+    if (inet && o.notsent_lowat >= 0 &&
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &o.notsent_lowat, sizeof(int)) < 0) {
+        return fail("setsockopt(TCP_NOTSENT_LOWAT)");
+    }
     if (ls->address.port() == 0 && inet) {
         // "listen 127.0.0.1:0" (tests): learn the port the kernel chose.
         socklen_t len = sizeof(ls->address.storage);

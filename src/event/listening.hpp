@@ -32,6 +32,9 @@ struct ListenOptions {
     int keepidle = 0, keepintvl = 0, keepcnt = 0;  // so_keepalive=idle:intvl:cnt
     int ipv6only = 1;
     int fastopen = -1;  // queue length for TCP_FASTOPEN, -1 off
+    // TCP_NOTSENT_LOWAT, inherited by every accepted socket: the most a connection
+    // keeps queued and not yet sent; -1 leaves the kernel's value.
+    int notsent_lowat = -1;
 };
 
 struct Listening {

@@ -301,8 +301,10 @@ constexpr Directive k_server_directives[] = {
      {},
      "address[:port] [default_server] [reuseport] [backlog=number] [rcvbuf=size] "
      "[sndbuf=size] [deferred] [so_keepalive=on|off|[idle]:[intvl]:[cnt]] [ipv6only=on|off] "
-     "[fastopen=number]",
-     "An address the server accepts on (default *:80)."},
+     "[fastopen=number] [notsent_lowat=size]",
+     "An address the server accepts on (default *:80). notsent_lowat (evserve): "
+     "TCP_NOTSENT_LOWAT on every connection accepted there, the most a response keeps "
+     "queued in the socket unsent; large files then leave in smaller passes."},
     {"server_name",
      conf::k_server,
      conf::k_1more | conf::k_repeatable,

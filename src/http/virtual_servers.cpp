@@ -315,7 +315,7 @@ using std::optional;
 
 // listen address[:port] [default_server] [reuseport] [backlog=N] [rcvbuf=size]
 //        [sndbuf=size] [deferred] [so_keepalive=on|off|idle:intvl:cnt]
-//        [ipv6only=on|off] [fastopen=N]
+//        [ipv6only=on|off] [fastopen=N] [notsent_lowat=size]
 optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p) {
     auto* srv = static_cast<ServerConfig*>(p);
     ListenSpec spec;
@@ -329,8 +329,9 @@ optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p
         const std::string key = a.substr(0, eq);
         const std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
         auto number = [&](int* out) {
-            const auto n = key == "rcvbuf" || key == "sndbuf" ? conf::parse_size(value)
-                                                              : conf::parse_number(value);
+            const auto n = key == "rcvbuf" || key == "sndbuf" || key == "notsent_lowat"
+                               ? conf::parse_size(value)
+                               : conf::parse_number(value);
             if (!n || *n > INT32_MAX) {
                 return false;
             }
@@ -354,6 +355,8 @@ optional<Error> set_listen(Applier&, const Node& node, const Directive&, void* p
             ok = number(&spec.options.sndbuf);
         } else if (key == "fastopen") {
             ok = number(&spec.options.fastopen);
+        } else if (key == "notsent_lowat") {
+            ok = number(&spec.options.notsent_lowat);
         } else if (key == "ipv6only") {
             const auto flag = conf::parse_flag(value);
             ok = flag.has_value();

@@ -17,27 +17,12 @@
 #include <gtest/gtest.h>
 
 #include "integration/server_fixture.hpp"
+#include "integration/tcp_info.hpp"
 
 namespace evs::test {
 namespace {
 
 constexpr char k_a_txt[] = "hello, world\n";
-
-// The kernel's struct tcp_info goes on past glibc's copy of it (which ends with
-// tcpi_total_retrans); the fields after it, as in linux/tcp.h.
-struct TcpInfo {
-    tcp_info base;
-    std::uint64_t pacing_rate;
-    std::uint64_t max_pacing_rate;
-    std::uint64_t bytes_acked;
-    std::uint64_t bytes_received;
-    std::uint32_t segs_out;
-    std::uint32_t segs_in;
-    std::uint32_t notsent_bytes;
-    std::uint32_t min_rtt;
-    std::uint32_t data_segs_in;
-    std::uint32_t data_segs_out;
-};
 
 class HttpCloseTest : public ::testing::Test {
 protected:
