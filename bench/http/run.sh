@@ -31,6 +31,8 @@
 #   EVS_BENCH_HTTP_REQUESTS (1000)   requests per system-call count
 #   EVS_BENCH_HTTP_IDLE (10000)      idle connections of the memory measurement
 #   EVS_BENCH_HTTP_PLOT (1)          copy the plot to docs/bench-http.png
+#   EVS_BENCH_HTTP_EVSERVE_LISTEN ("")  extra parameters of evserve's listen line, e.g.
+#                                    "notsent_lowat=32k" (recorded in machine.txt)
 set -euo pipefail
 
 # shellcheck source=bench/common/bench.sh
@@ -46,6 +48,7 @@ read -r -a worker_counts <<<"${EVS_BENCH_HTTP_WORKERS:-1 2}"
 read -r -a wanted <<<"${EVS_BENCH_HTTP_SERVERS:-evserve nginx lighttpd h2o}"
 requests=${EVS_BENCH_HTTP_REQUESTS:-1000}
 idle=${EVS_BENCH_HTTP_IDLE:-10000}
+evserve_listen=${EVS_BENCH_HTTP_EVSERVE_LISTEN:-}
 sizes=(13B 4KiB 1MiB)
 declare -A size_bytes=([13B]=13 [4KiB]=4096 [1MiB]=1048576)
 modes=(keepalive close)
@@ -158,7 +161,7 @@ http {
     keepalive_requests 1000000;
 $([ "$cache" = yes ] && echo "    open_file_cache max=1000 inactive=20s;")
     server {
-        listen 127.0.0.1:$port deferred;
+        listen 127.0.0.1:$port deferred${evserve_listen:+ $evserve_listen};
         server_name localhost;
         location / {
             root $tmp/html;
@@ -376,8 +379,10 @@ parse_wrk() {
     echo "servers: ${servers[*]}"
     echo "command: bench/http/run.sh $1 (EVS_BENCH_HTTP_DURATION=$duration EVS_BENCH_HTTP_REPS=$reps" \
         "EVS_BENCH_HTTP_CONNECTIONS=$connections EVS_BENCH_HTTP_WORKERS=\"${worker_counts[*]}\"" \
-        "EVS_BENCH_HTTP_REQUESTS=$requests EVS_BENCH_HTTP_IDLE=$idle)"
+        "EVS_BENCH_HTTP_REQUESTS=$requests EVS_BENCH_HTTP_IDLE=$idle" \
+        "EVS_BENCH_HTTP_EVSERVE_LISTEN=\"$evserve_listen\")"
     echo "open files limit: $nofile; connection slots per worker: $slots"
+    echo "evserve listen parameters: deferred${evserve_listen:+ $evserve_listen}"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 
