@@ -167,68 +167,9 @@ TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     start(mode.directives, "", mode.main);
     HttpClient client(port_);
     ASSERT_TRUE(client.ok());
-    for (const SiteFile& f : site_files()) {
-        const std::string& bytes = g_site->bytes(f.name);
-        const auto whole = get(client, "/" + f.name);
-        ASSERT_TRUE(whole) << f.name << ": " << client.error();
-        EXPECT_EQ(whole->status, 200) << f.name;
-        EXPECT_EQ(whole->body.size(), f.size) << f.name;
-        EXPECT_EQ(sha256(whole->body), sha256(bytes)) << f.name << " differs";
-        if (f.size == 0) {
-            continue;
-        }
-        // Unaligned heads and tails, single bytes, the end, suffixes.
-        std::vector<std::pair<std::size_t, std::size_t>> ranges = {{0, 0},
-                                                                   {f.size - 1, f.size - 1}};
-        const bool huge = f.size > 8 * 1024 * 1024;  // bounded ranges only: the time
-        if (f.size > 2 && !huge) {
-            ranges.push_back({1, f.size - 2});
-        }
-        if (f.size > 1024) {
-            ranges.push_back({511, 513});
-            ranges.push_back({f.size - 1000, f.size - 1});
-        }
-        if (f.size > 1024 && !huge) {
-            ranges.push_back({512, f.size - 1});
-        }
-        if (f.size > 1024 * 1024) {
-            ranges.push_back({4097, 1024 * 1024 + 3});
-        }
-        if (huge) {
-            ranges.push_back({f.size / 2 + 1, f.size / 2 + 3 * 1024 * 1024});
-        }
-        for (const auto& [first, last] : ranges) {
-            const std::string spec = std::to_string(first) + "-" + std::to_string(last);
-            const auto part = get(client, "/" + f.name, spec);
-            ASSERT_TRUE(part) << f.name << " " << spec << ": " << client.error();
-            EXPECT_EQ(part->status, 206) << f.name << " " << spec;
-            EXPECT_TRUE(part->body == std::string_view(bytes).substr(first, last - first + 1))
-                << f.name << " bytes " << spec << " differ";
-        }
-        const auto suffix = get(client, "/" + f.name, "-7");
-        ASSERT_TRUE(suffix) << client.error();
-        EXPECT_EQ(suffix->body, bytes.substr(f.size > 7 ? f.size - 7 : 0)) << f.name;
-        if (f.size > 4096) {
-            // Several ranges: a multipart body whose file parts are read in turn.
-            const std::vector<std::pair<long long, long long>> want = {
-                {3, 700},
-                {4095, 4096},
-                {static_cast<long long>(f.size) - 600, static_cast<long long>(f.size) - 2}};
-            const auto multi = get(client, "/" + f.name, "3-700,4095-4096,-600");
-            ASSERT_TRUE(multi) << client.error();
-            EXPECT_EQ(multi->status, 206);
-            const auto parts = multipart(multi->body);
-            ASSERT_EQ(parts.size(), 3u) << f.name;
-            EXPECT_EQ(parts[0].first, want[0]);
-            EXPECT_EQ(parts[1].first, want[1]);
-            EXPECT_EQ(parts[2].first.first, static_cast<long long>(f.size) - 600);
-            for (const auto& [range, data] : parts) {
-                EXPECT_EQ(data,
-                          bytes.substr(static_cast<std::size_t>(range.first),
-                                       static_cast<std::size_t>(range.second - range.first + 1)))
-                    << f.name << " part " << range.first << "-" << range.second;
-            }
-        }
+    expect_site_served(*g_site, client);
+    if (HasFatalFailure()) {
+        return;
     }
     const std::string log = server_.error_log();
     if (*mode.reading != '\0') {
