@@ -37,12 +37,16 @@ test-asan:
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# The multi-threaded tests (thread pools, notify) under ThreadSanitizer.
+# The multi-threaded tests (thread pools, notify, sendfile in the pool, and the server
+# running its pools) under ThreadSanitizer. Only their source files are built.
+TSAN_SOURCES := (thread|notify|uring_fallback|http_aio)[a-z_]*_test[.]cpp
+TSAN_TESTS   := ThreadPool|Notify|ThreadSendfile
 test-tsan:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory build BUILD=$(TSAN_BUILD) CMAKE_ARGS="-DEVS_SANITIZE=thread"
+	@$(MAKE) --no-print-directory build BUILD=$(TSAN_BUILD) \
+	    CMAKE_ARGS="-DEVS_SANITIZE=thread '-DEVS_TEST_ONLY=$(TSAN_SOURCES)'"
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
-	    ctest --output-on-failure -j $(JOBS) --timeout 600 -R 'ThreadPool|Notify'
+	    ctest --output-on-failure -j $(JOBS) --timeout 600 -R '$(TSAN_TESTS)'
 
 test-all: test test-asan test-tsan
 
