@@ -4,12 +4,17 @@ bench/aio/run.sh (run by the script only, in one thread, on files it created).
 
     page_cache.py drop FILE...       fsync, posix_fadvise(POSIX_FADV_DONTNEED), then check
     page_cache.py resident FILE...   how much of the files is in the page cache now
+    page_cache.py keep-cold --interval S FILE...
+                                     posix_fadvise(DONTNEED) on every file each S seconds
+                                     until killed (prints nothing)
 
 Both print one line `files=N bytes=B resident_bytes=R resident_percent=P`. The
 residency check maps each file and asks mincore(2) which of its pages are in memory
 (what `fincore` from util-linux does), so it reads nothing from the disk itself.
 
-`drop` writes dirty pages back first (DONTNEED leaves dirty pages where they are),
+`keep-cold` runs beside the heavy clients, so that on a disk fast enough to read the
+whole data set more than once in a run the second reads are cold too (DONTNEED skips
+pages in use, so a read in progress is not disturbed). `drop` writes dirty pages back first (DONTNEED leaves dirty pages where they are),
 tries three times, and exits with status 1 and a message when more than
 --max-resident-percent (default 1) of the bytes are still in memory: a run that
 cannot start cold must not be reported as cold.
@@ -77,10 +82,17 @@ def summary(paths):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["drop", "resident"])
+    parser.add_argument("command", choices=["drop", "resident", "keep-cold"])
     parser.add_argument("files", nargs="+")
     parser.add_argument("--max-resident-percent", type=float, default=1.0)
+    parser.add_argument("--interval", type=float, default=0.2)
     args = parser.parse_args()
+    if args.command == "keep-cold":
+        fds = [os.open(path, os.O_RDONLY) for path in args.files]
+        while True:
+            for fd in fds:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            time.sleep(args.interval)
     try:
         if args.command == "drop":
             for attempt in range(3):

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "common"))
 from results import fmt, median_of, number, read_lines  # noqa: E402
 
-MODES = ["off", "on", "threads", "io_uring"]
+MODES = ["off", "on", "threads", "io_uring", "off-copy", "threads-copy"]
 SERVERS = ["evserve", "nginx"]
 MIB = 1048576
 

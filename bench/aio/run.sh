@@ -32,7 +32,7 @@
 #   EVS_BENCH_AIO_HEAVY (8)         heavy connections (wrk -c), also (b)'s connections
 #   EVS_BENCH_AIO_PROBE_RATE (100)  probe requests per second
 #   EVS_BENCH_AIO_THREADS (32)      threads of the thread pool (both servers)
-#   EVS_BENCH_AIO_MODES ("off on threads io_uring")
+#   EVS_BENCH_AIO_MODES ("off on threads io_uring off-copy threads-copy")
 #   EVS_BENCH_AIO_SERVERS ("evserve nginx")
 #   EVS_BENCH_AIO_DIR (/tmp)        where the data set is written (on the disk to test)
 #   EVS_BENCH_AIO_PLOT (1)          copy the plot to docs/bench-aio.png
@@ -60,7 +60,7 @@ heavy=${EVS_BENCH_AIO_HEAVY:-${defaults[4]}}
 copy_plot=${EVS_BENCH_AIO_PLOT:-${defaults[5]}}
 probe_rate=${EVS_BENCH_AIO_PROBE_RATE:-100}
 threads=${EVS_BENCH_AIO_THREADS:-32}
-read -r -a modes <<<"${EVS_BENCH_AIO_MODES:-off on threads io_uring}"
+read -r -a modes <<<"${EVS_BENCH_AIO_MODES:-off on threads io_uring off-copy threads-copy}"
 read -r -a wanted <<<"${EVS_BENCH_AIO_SERVERS:-evserve nginx}"
 data_parent=${EVS_BENCH_AIO_DIR:-/tmp}
 for knob in "$duration" "$reps" "$files" "$file_mib" "$heavy" "$threads"; do
@@ -77,6 +77,10 @@ declare -A mode_directives=(
     [on]="aio on; directio 512k; sendfile on;"
     [threads]="aio threads; sendfile on;"
     [io_uring]="aio io_uring; sendfile off;"
+    # io_uring reads into the output buffers and writes from them; these two send the
+    # same way (sendfile off), so that its peers share its data path.
+    [off-copy]="aio off; sendfile off;"
+    [threads-copy]="aio threads; sendfile off;"
 )
 output_buffers="2 512k"
 for mode in "${modes[@]}"; do
@@ -129,6 +133,7 @@ chmod 755 "$tmp" "$data"
 
 server_pid=""
 heavy_pid=""
+cold_pid=""
 command=()
 
 stop_server() {
@@ -140,6 +145,10 @@ stop_server() {
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$cold_pid" ]; then
+        kill -TERM "$cold_pid" 2>/dev/null || true
+        wait "$cold_pid" 2>/dev/null || true
+    fi
     if [ -n "$heavy_pid" ]; then
         kill -TERM "$heavy_pid" 2>/dev/null || true
         wait "$heavy_pid" 2>/dev/null || true
@@ -353,12 +362,18 @@ run_pair() {
     timeout $((duration + 180)) "${pin_client[@]}" wrk -t1 -c"$heavy" -d"$((duration + 2))s" \
         --timeout 120s -s "$here/heavy.lua" "http://127.0.0.1:$port" -- "$files" >"$raw" 2>&1 &
     heavy_pid=$!
+    # Every large file out of the page cache again each 0.2 s while they are pulled.
+    "${pin_client[@]}" "$python" "$here/page_cache.py" keep-cold --interval 0.2 "${large[@]}" &
+    cold_pid=$!
     sleep 1
     local probe_line heavy_line after
     probe_line=$(timeout $((duration + 120)) "${pin_client[@]}" "${probe[@]}" --seconds "$duration") ||
         probe_line="failed=probe"
     wait "$heavy_pid" || true
     heavy_pid=""
+    kill "$cold_pid" 2>/dev/null || true
+    wait "$cold_pid" 2>/dev/null || true
+    cold_pid=""
     heavy_line=$(grep -m1 '^heavy_requests=' "$raw" || echo "failed=heavy")
     after=$(resident_now)
     [ "$name" = evserve ] && heavy_line+=" $(file_io_counters "$port")"

@@ -52,6 +52,10 @@ bench_machine_lines() {
     echo "nproc: $(nproc)"
     echo "kernel: $(uname -r)"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    # The TCP settings that move the large-file rows (docs/BENCHMARKS.md, "1 MiB").
+    echo "sysctl: net.ipv4.tcp_notsent_lowat=$(cat /proc/sys/net/ipv4/tcp_notsent_lowat)" \
+        "tcp_wmem=$(tr '\t' ' ' </proc/sys/net/ipv4/tcp_wmem)" \
+        "tcp_rmem=$(tr '\t' ' ' </proc/sys/net/ipv4/tcp_rmem)"
 }
 
 # The evserve under test: its version, the commit, the build type.
