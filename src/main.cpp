@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
         return send_signal(*cycle, options.signal);
     }
 
-    if (!evs::server::open_listening_sockets(*cycle, nullptr, &error)) {
+    if (!evs::server::open_listening_sockets(*cycle, nullptr, cycle->log, &error)) {
         std::fprintf(stderr, "evserve: [emerg] %s\n", error.c_str());
         return 1;
     }
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
                                               evs::core::Log& log) -> std::unique_ptr<Cycle> {
         std::string err;
         std::unique_ptr<Cycle> fresh = evs::server::load_cycle(saved, &err);
-        if (fresh && !evs::server::open_listening_sockets(*fresh, &old, &err)) {
+        if (fresh && !evs::server::open_listening_sockets(*fresh, &old, log, &err)) {
             fresh.reset();
         }
         if (fresh &&

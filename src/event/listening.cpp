@@ -28,6 +28,67 @@ void count_accept(Loop& loop, std::atomic<T> ConnectionStats::*counter) {
 
 }  // namespace
 
+namespace {
+
+// The options that may change on a socket already listening: the buffers and
+// SO_KEEPALIVE (set before bind() on a new socket, as nginx does).
+const char* set_buffer_options(int fd, bool inet, const ListenOptions& o) {
+    if (o.rcvbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof(int)) < 0) {
+        return "setsockopt(SO_RCVBUF)";
+    }
+    if (o.sndbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o.sndbuf, sizeof(int)) < 0) {
+        return "setsockopt(SO_SNDBUF)";
+    }
+    if (inet && o.so_keepalive >= 0) {
+        if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o.so_keepalive, sizeof(int)) < 0) {
+            return "setsockopt(SO_KEEPALIVE)";
+        }
+        if (o.keepidle > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepidle, sizeof(int)) < 0) {
+            return "setsockopt(TCP_KEEPIDLE)";
+        }
+        if (o.keepintvl > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepintvl, sizeof(int)) < 0) {
+            return "setsockopt(TCP_KEEPINTVL)";
+        }
+        if (o.keepcnt > 0 &&
+            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepcnt, sizeof(int)) < 0) {
+            return "setsockopt(TCP_KEEPCNT)";
+        }
+    }
+    return nullptr;
+}
+
+// The options of a listening socket (after listen()). `fresh`: a socket just made,
+// whose kernel defaults need no undoing; otherwise deferred accept and the unsent
+// limit are set either way, so that a reload that drops them takes them off.
+const char* set_accept_options(int fd, bool inet, const ListenOptions& o, bool fresh) {
+    if (!inet) {
+        return nullptr;
+    }
+    if (o.deferred || !fresh) {
+        // The value is the seconds the kernel waits for data before giving up; 0: off.
+        const int timeout = o.deferred ? 1 : 0;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &timeout, sizeof(int)) < 0) {
+            return "setsockopt(TCP_DEFER_ACCEPT)";
+        }
+    }
+    if (o.fastopen >= 0 &&
+        ::setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen, sizeof(int)) < 0) {
+        return "setsockopt(TCP_FASTOPEN)";
+    }
+    if (o.notsent_lowat >= 0 || !fresh) {
+        // 0 is the kernel's "use net.ipv4.tcp_notsent_lowat".
+        const int lowat = o.notsent_lowat >= 0 ? o.notsent_lowat : 0;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(int)) < 0) {
+            return "setsockopt(TCP_NOTSENT_LOWAT)";
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
 core::Result<void> open_listening(Listening* ls, const char** failed_call) {
     const int family = ls->address.family();
     auto sock = os::socket_nonblocking(family, SOCK_STREAM);
@@ -55,28 +116,8 @@ core::Result<void> open_listening(Listening* ls, const char** failed_call) {
         ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &o.ipv6only, sizeof(int)) < 0) {
         return fail("setsockopt(IPV6_V6ONLY)");
     }
-    if (o.rcvbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof(int)) < 0) {
-        return fail("setsockopt(SO_RCVBUF)");
-    }
-    if (o.sndbuf >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o.sndbuf, sizeof(int)) < 0) {
-        return fail("setsockopt(SO_SNDBUF)");
-    }
-    if (inet && o.so_keepalive >= 0) {
-        if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o.so_keepalive, sizeof(int)) < 0) {
-            return fail("setsockopt(SO_KEEPALIVE)");
-        }
-        if (o.keepidle > 0 &&
-            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepidle, sizeof(int)) < 0) {
-            return fail("setsockopt(TCP_KEEPIDLE)");
-        }
-        if (o.keepintvl > 0 &&
-            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepintvl, sizeof(int)) < 0) {
-            return fail("setsockopt(TCP_KEEPINTVL)");
-        }
-        if (o.keepcnt > 0 &&
-            ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepcnt, sizeof(int)) < 0) {
-            return fail("setsockopt(TCP_KEEPCNT)");
-        }
+    if (const char* call = set_buffer_options(fd, inet, o)) {
+        return fail(call);
     }
     if (family == AF_UNIX) {
         // A stale socket file left by a crash would make bind() fail with EADDRINUSE.
@@ -91,20 +132,8 @@ core::Result<void> open_listening(Listening* ls, const char** failed_call) {
     if (::listen(fd, o.backlog) < 0) {
         return fail("listen()");
     }
-    if (inet && o.deferred) {
-        // The value is the seconds the kernel waits for data before giving up.
-        const int timeout = 1;
-        if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &timeout, sizeof(int)) < 0) {
-            return fail("setsockopt(TCP_DEFER_ACCEPT)");
-        }
-    }
-    if (inet && o.fastopen >= 0 &&
-        ::setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen, sizeof(int)) < 0) {
-        return fail("setsockopt(TCP_FASTOPEN)");
-    }
-    if (inet && o.notsent_lowat >= 0 &&
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &o.notsent_lowat, sizeof(int)) < 0) {
-        return fail("setsockopt(TCP_NOTSENT_LOWAT)");
+    if (const char* call = set_accept_options(fd, inet, o, true)) {
+        return fail(call);
     }
     if (ls->address.port() == 0 && inet) {
         // "listen 127.0.0.1:0" (tests): learn the port the kernel chose.
@@ -113,6 +142,23 @@ core::Result<void> open_listening(Listening* ls, const char** failed_call) {
         ls->address.length = len;
     }
     ls->fd = fd;
+    return {};
+}
+
+core::Result<void> reconfigure_listening(const Listening& ls, const char** failed_call) {
+    const int family = ls.address.family();
+    const bool inet = family == AF_INET || family == AF_INET6;
+    const char* call = set_buffer_options(ls.fd, inet, ls.options);
+    if (call == nullptr && ::listen(ls.fd, ls.options.backlog) < 0) {
+        call = "listen()";
+    }
+    if (call == nullptr) {
+        call = set_accept_options(ls.fd, inet, ls.options, false);
+    }
+    if (call != nullptr) {
+        *failed_call = call;
+        return core::Result<void>::failure(errno);
+    }
     return {};
 }
 

@@ -59,6 +59,16 @@ struct Listening {
 core::Result<void> open_listening(Listening* ls, const char** failed_call);
 void close_listening(Listening* ls);
 
+// A socket taken over from the previous configuration (reload) or binary (USR2) gets
+// the new configuration's options, as nginx's ngx_configure_listening_sockets does:
+// the buffers, SO_KEEPALIVE and its timers, the backlog (listen() again), and
+// TCP_DEFER_ACCEPT, TCP_FASTOPEN and TCP_NOTSENT_LOWAT. Deferred accept and the
+// unsent limit are also taken off when the new configuration drops them; a buffer
+// size once set stays (the kernel has no "unset"), and reuseport and ipv6only belong
+// to the socket (a change there opens a new one). On failure *failed_call names the
+// call; the socket is still usable.
+core::Result<void> reconfigure_listening(const Listening& ls, const char** failed_call);
+
 // The read handler of every listening connection.
 void accept_handler(struct Event* ev);
 

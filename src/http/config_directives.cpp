@@ -304,7 +304,8 @@ constexpr Directive k_server_directives[] = {
      "[fastopen=number] [notsent_lowat=size]",
      "An address the server accepts on (default *:80). notsent_lowat (evserve): "
      "TCP_NOTSENT_LOWAT on every connection accepted there, the most a response keeps "
-     "queued in the socket unsent; large files then leave in smaller passes."},
+     "queued in the socket unsent; large files then leave in smaller passes. A reload "
+     "keeps the socket of an unchanged address and sets the new parameters on it."},
     {"server_name",
      conf::k_server,
      conf::k_1more | conf::k_repeatable,

@@ -249,8 +249,9 @@ void render_prometheus(const Snapshot& s, PageWriter& out) {
     sample(out, "evserve_http_response_bytes_total", s.bytes_sent);
 
     family(out, "evserve_file_io_operations_total", "counter",
-           "File reads that must not block a worker, by AIO mode: submitted, completed, and "
-           "fallen back to a synchronous read.");
+           "File operations that must not block a worker, by AIO mode (reads, and in the "
+           "threads mode sendfile calls too): submitted, completed, and fallen back to a "
+           "synchronous call.");
     for (int m = 0; m < 3; ++m) {
         const std::pair<std::string_view, std::uint64_t> results[] = {
             {"submitted", s.file_io[m].submitted},

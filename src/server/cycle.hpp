@@ -36,6 +36,9 @@ struct ThreadPoolConfig {
     std::string name;
     unsigned threads = 32;
     std::size_t max_queue = 65536;
+    // The implicit "default" pool that only `aio io_uring` locations use, as their
+    // fallback: a worker whose ring works does not start it.
+    bool only_uring_fallback = false;
 };
 
 // The events block.

@@ -37,10 +37,11 @@ void collect_access_logs(http::LocationConfig& loc, std::vector<http::AccessLogC
 // aio threads[=pool]: the pool must be declared with thread_pool, except "default",
 // which exists once something uses it (nginx's implicit "thread_pool default
 // threads=32 max_queue=65536"). aio io_uring uses "default" too, where a worker's
-// kernel has no io_uring.
+// kernel has no io_uring; a pool only that fallback uses starts only in such a worker.
 bool check_aio_thread_pools(MainConfig& main, const http::LocationConfig& loc, std::string* error) {
     if (loc.aio == http::AioMode::threads || loc.aio == http::AioMode::io_uring) {
-        const auto declared =
+        const bool fallback = loc.aio == http::AioMode::io_uring;
+        auto declared =
             std::find_if(main.thread_pools.begin(), main.thread_pools.end(),
                          [&](const ThreadPoolConfig& p) { return p.name == loc.aio_thread_pool; });
         if (declared == main.thread_pools.end()) {
@@ -50,7 +51,10 @@ bool check_aio_thread_pools(MainConfig& main, const http::LocationConfig& loc, s
             }
             ThreadPoolConfig pool;
             pool.name = "default";
+            pool.only_uring_fallback = fallback;
             main.thread_pools.push_back(pool);
+        } else if (!fallback) {
+            declared->only_uring_fallback = false;
         }
     }
     for (const auto& nested : loc.locations) {
@@ -273,7 +277,7 @@ bool same_address(int fd, const os::SocketAddress& address) {
 
 }  // namespace
 
-bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error) {
+bool open_listening_sockets(Cycle& cycle, Cycle* old, core::Log& log, std::string* error) {
     for (Cycle::Listen& l : cycle.listening) {
         event::Listening* ls = l.listening.get();
         // Reuse the old cycle's socket for the same address (and the same worker,
@@ -300,10 +304,14 @@ bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error) {
                 }
             }
         }
+        const char* call = "";
         if (ls->fd >= 0) {
+            if (auto r = event::reconfigure_listening(*ls, &call); !r) {
+                log.write(core::LogLevel::alert, r.error(), "%s to %s failed, ignored", call,
+                          ls->address.to_string().c_str());
+            }
             continue;
         }
-        const char* call = "";
         if (auto r = event::open_listening(ls, &call); !r) {
             *error = std::string(call) + " to " + ls->address.to_string() + " failed (" +
                      std::to_string(r.error()) + ": " + std::strerror(r.error()) + ")";

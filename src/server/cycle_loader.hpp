@@ -17,9 +17,11 @@ namespace evs::server {
 std::unique_ptr<Cycle> load_cycle(const Options& options, std::string* error);
 
 // Opens the cycle's listening sockets. Sockets of `old` (a reload) or inherited
-// from an old binary (the EVSERVE variable) whose address is unchanged are reused.
-// False with the message in *error ("bind() to 0.0.0.0:80 failed (98: ...)").
-bool open_listening_sockets(Cycle& cycle, Cycle* old, std::string* error);
+// from an old binary (the EVSERVE variable) whose address is unchanged are reused,
+// with the new configuration's options set on them (a failure there is an [alert] in
+// `log` and the socket is kept, as nginx). False with the message in *error
+// ("bind() to 0.0.0.0:80 failed (98: ...)").
+bool open_listening_sockets(Cycle& cycle, Cycle* old, core::Log& log, std::string* error);
 
 // Opens the access log files of the cycle's locations (once per path); false
 // (printed to stderr) on failure.

@@ -385,16 +385,6 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
         loop.handle_read_event(&cc->read);
     }
 
-    // The named thread pools (thread_pool); file operations are handed to them by
-    // the modules that use them (aio threads).
-    std::vector<std::unique_ptr<event::ThreadPool>> pools;
-    for (const ThreadPoolConfig& p : cycle.main.thread_pools) {
-        pools.push_back(std::make_unique<event::ThreadPool>(p.name, p.threads, p.max_queue, log));
-        if (pools.back()->start() != core::Status::ok) {
-            return 2;
-        }
-    }
-
     // Native AIO (`aio on`), set up only when a location asks for it, as nginx
     // creates its context only with file AIO in use.
     std::unique_ptr<event::FileAio> aio;
@@ -425,6 +415,20 @@ int run_worker(Cycle& cycle, SharedZoneLayout* zone, const WorkerIdentity& id) {
                       uring->entries(), uring->setup_error(), std::strerror(uring->setup_error()));
         }
         http::set_uring_reader(uring.get());
+    }
+
+    // The named thread pools (thread_pool); file operations are handed to them by
+    // the modules that use them (aio threads). The implicit "default" that only
+    // io_uring's fallback would use is not started when the ring works.
+    std::vector<std::unique_ptr<event::ThreadPool>> pools;
+    for (const ThreadPoolConfig& p : cycle.main.thread_pools) {
+        if (p.only_uring_fallback && uring && uring->enabled()) {
+            continue;
+        }
+        pools.push_back(std::make_unique<event::ThreadPool>(p.name, p.threads, p.max_queue, log));
+        if (pools.back()->start() != core::Status::ok) {
+            return 2;
+        }
     }
 
     // aio threads: a reader per pool. Declared after the pools, but destroyed

@@ -75,7 +75,8 @@ inline std::optional<TcpInfo> loopback_tcp_info(std::uint16_t local_port,
         auto* h = reinterpret_cast<nlmsghdr*>(reply);
         if (n > 0 && NLMSG_OK(h, static_cast<unsigned>(n)) &&
             h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-            auto* msg = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
+            // NLMSG_DATA(h), without the macro's C-style cast.
+            auto* msg = reinterpret_cast<inet_diag_msg*>(reply + NLMSG_ALIGN(sizeof(nlmsghdr)));
             int left = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
             for (auto* a = reinterpret_cast<rtattr*>(msg + 1); RTA_OK(a, left);
                  a = RTA_NEXT(a, left)) {

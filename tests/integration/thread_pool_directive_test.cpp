@@ -69,5 +69,37 @@ TEST(ThreadPoolDirectiveTest, EachWorkerRunsTheConfiguredPools) {
     server.stop();
 }
 
+// `aio io_uring` reads in the implicit pool "default" only where the worker has no
+// ring, so a worker whose ring works starts no pool threads for it; `aio threads`
+// elsewhere in the configuration does start it. (Where this kernel refuses
+// io_uring, the worker warns and must have the pool.)
+TEST(ThreadPoolDirectiveTest, TheImplicitDefaultPoolStartsOnlyWhereSomethingWillUseIt) {
+    for (const bool threads_too : {false, true}) {
+        SCOPED_TRACE(threads_too ? "aio io_uring and aio threads" : "aio io_uring alone");
+        TestServer server;
+        const std::uint16_t port = free_port();
+        const std::string http = "    server {\n        listen 127.0.0.1:" + std::to_string(port) +
+                                 ";\n        root html;\n        location / { aio io_uring; }\n" +
+                                 (threads_too ? "        location /t/ { aio threads; }\n" : "") +
+                                 "    }\n";
+        ASSERT_TRUE(server.configure(TestServer::config(http, 1, "worker_connections 64;")));
+        ASSERT_TRUE(server.write("html/index.html", "ok\n"));
+        ASSERT_TRUE(server.start());
+        const std::vector<pid_t> workers = server.wait_workers(1);
+        ASSERT_EQ(workers.size(), 1u);
+        // A worker that answers has set up its readers and pools.
+        ASSERT_EQ(status_of(port, "/"), 200);
+        const bool no_ring =
+            server.error_log().find("io_uring is not available") != std::string::npos;
+        const std::size_t expected = threads_too || no_ring ? 32 : 0;
+        std::vector<std::string> names;
+        wait_until([&] { return named(thread_names(workers[0]), "evs/default") == expected; },
+                   std::chrono::milliseconds(2000));
+        names = thread_names(workers[0]);
+        EXPECT_EQ(named(names, "evs/default"), expected) << (no_ring ? "no ring" : "ring");
+        server.stop();
+    }
+}
+
 }  // namespace
 }  // namespace evs::test
