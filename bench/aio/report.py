@@ -188,7 +188,7 @@ def plot(table, path, modes, title):
             ax.bar(xs, ys, width, label=s)
         ax.set_xticks(range(len(modes)))
         ax.set_xlim(-0.5, len(modes) - 0.5)
-        ax.set_xticklabels([f"aio {m}" for m in modes])
+        ax.set_xticklabels(modes, rotation=30, ha="right", fontsize=8)
         if log:
             # Bars on a log axis start at its bottom: put it well below the smallest.
             ax.set_yscale("log")
