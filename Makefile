@@ -41,12 +41,15 @@ test-asan:
 # running its pools) under ThreadSanitizer. Only their source files are built.
 TSAN_SOURCES := (thread|notify|uring_fallback|http_aio)[a-z_]*_test[.]cpp
 TSAN_TESTS   := ThreadPool|Notify|ThreadSendfile
+# Its check that some queued task met the reset needs the timing TSan's 5-15x slowdown
+# takes away (and it takes 140 s there); it runs in the plain and ASan trees.
+TSAN_SKIP    := ClientsThatResetMidTransfer
 test-tsan:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build BUILD=$(TSAN_BUILD) \
 	    CMAKE_ARGS="-DEVS_SANITIZE=thread '-DEVS_TEST_ONLY=$(TSAN_SOURCES)'"
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
-	    ctest --output-on-failure -j $(JOBS) --timeout 600 -R '$(TSAN_TESTS)'
+	    ctest --output-on-failure -j $(JOBS) --timeout 600 -R '$(TSAN_TESTS)' -E '$(TSAN_SKIP)'
 
 test-all: test test-asan test-tsan
 
