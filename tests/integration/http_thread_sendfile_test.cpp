@@ -10,6 +10,7 @@
 // of transfers, and reloads, graceful and fast stops during transfers, leave nothing
 // behind (sanitizer builds) and no byte reaches a client it was not meant for.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -246,7 +247,9 @@ TEST_F(ThreadSendfileLoadTest, StraceSeesSendfileOnlyInPoolThreads) {
 // that reuse the slots (and the descriptor numbers) get their own bytes and nothing
 // else.
 TEST_F(ThreadSendfileLoadTest, ClientsThatResetMidTransferLeaveNothingBehind) {
-    start("aio threads=one; sendfile on; sendfile_max_chunk 512k;", "thread_pool one threads=1;",
+    // 64 KiB per task: filling ten send buffers takes hundreds of tasks of the one
+    // thread, so the resets below land while tasks are queued.
+    start("aio threads=one; sendfile on; sendfile_max_chunk 64k;", "thread_pool one threads=1;",
           "debug");
     const std::string& big = site_->bytes("f64m");
     for (int round = 0; round < 4; ++round) {
@@ -256,6 +259,15 @@ TEST_F(ThreadSendfileLoadTest, ClientsThatResetMidTransferLeaveNothingBehind) {
             leaving.emplace_back(port_);
             ASSERT_TRUE(leaving.back().ok());
             ASSERT_TRUE(leaving.back().send("GET /f64m HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        }
+        // The first byte of every answer: each request has been read and its
+        // transfer started (a worker slower than the clients, as under a sanitizer,
+        // would otherwise see the resets before the requests).
+        for (HttpClient& c : leaving) {
+            pollfd p{c.fd(), POLLIN, 0};
+            char byte = 0;
+            ASSERT_TRUE(::poll(&p, 1, 10000) == 1 && ::recv(c.fd(), &byte, 1, MSG_PEEK) == 1)
+                << "no answer within 10 s";
         }
         if (round % 2 == 1) {
             // Take some of the bodies first, so that the worker is between tasks.
