@@ -602,12 +602,30 @@ void autoindex_handler(Request* r, const char* dir) {
         struct stat st {};
         if (::fstatat(::dirfd(d), de->d_name, &st, 0) < 0) {
             const int err = errno;
-            if (err == ENOENT || err == ELOOP) {
-                continue;  // a dangling symbolic link, or a file removed meanwhile
+            if (err == EACCES) {
+                // nginx logs it and leaves the entry out.
+                log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir,
+                                  de->d_name);
+                continue;
             }
-            log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir, de->d_name);
-            finalize_request(r, 500);
-            return;
+            if (err != ENOENT && err != ELOOP) {
+                log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir,
+                                  de->d_name);
+                finalize_request(r, 500);
+                return;
+            }
+            // A dangling or looping symbolic link: listed with the link's own size and
+            // time, as nginx does (type "other"). A file removed meanwhile fails here
+            // too and is left out.
+            if (::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT) {
+                    continue;
+                }
+                log_request_error(r, LogLevel::crit, errno, "lstat() \"%s%s\" failed", dir,
+                                  de->d_name);
+                finalize_request(r, 500);
+                return;
+            }
         }
         if (count == capacity) {
             const std::size_t grown = capacity == 0 ? 64 : capacity * 2;

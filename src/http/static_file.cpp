@@ -116,6 +116,11 @@ void static_handler(Request* r) {
             }
             log_error(r, LogLevel::error, 0, "directory index of \"" + dir + "\" is forbidden");
             finalize_request(r, 403);
+        } else if (of.err == ELOOP || of.err == EMLINK) {
+            // The directory itself is a refused or looping link (nginx's index module: 403).
+            log_error(r, LogLevel::error, of.err,
+                      std::string(of.failed) + " \"" + dir + "\" failed");
+            finalize_request(r, 403);
         } else {
             if (loc.log_not_found) {
                 log_error(r, LogLevel::error, ENOENT,

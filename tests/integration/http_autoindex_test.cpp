@@ -1,7 +1,8 @@
 // autoindex seen from a raw socket: nginx's HTML page byte for byte, exact and rounded
 // sizes, autoindex_localtime, the XML, JSON and JSONP formats parsed by real parsers
 // (python3's xml.etree and json), names with markup characters, spaces, UTF-8, control
-// characters and invalid UTF-8, hidden and dangling entries left out, directories
+// characters and invalid UTF-8, hidden entries left out, dangling and looping
+// symbolic links listed as "other" with the link's own size (as nginx), directories
 // first, index files winning over listings, 403 without autoindex, HEAD, and the
 // inheritance of the settings into a nested location.
 //
@@ -58,6 +59,10 @@ std::vector<Expected> expected_entries() {
         {k_control, "ctl\xef\xbf\xbd\xef\xbf\xbd\t.txt", k_control, "file", 2},
         {"k12345", "k12345", "k12345", "file", 12345},
         {"link.txt", "link.txt", "link.txt", "file", 5},  // a symbolic link to a.txt
+        // Symbolic links that lead nowhere and to themselves: lstat()'s type and size
+        // (the length of the target's name).
+        {"dangling", "dangling", "dangling", "other", 7},
+        {"loop", "loop", "loop", "other", 4},
         {"m5", "m5", "m5", "file", 5 * 1048576 + 600000},
         {k_markup, k_markup, k_markup, "file", 4},
         {k_unicode, k_unicode, k_unicode, "file", 6},
@@ -198,7 +203,7 @@ protected:
         for (const Expected& e : expected_entries()) {
             if (e.type == "directory") {
                 std::filesystem::create_directories(list + e.name);
-            } else if (e.name == "link.txt") {
+            } else if (e.name == "link.txt" || e.type == "other") {
                 continue;
             } else if (e.size > 1 << 20) {
                 ASSERT_TRUE(write_file(list + e.name, ""));
@@ -211,6 +216,7 @@ protected:
         ASSERT_TRUE(write_file(list + ".hidden", "secret"));
         ASSERT_EQ(::symlink("a.txt", (list + "link.txt").c_str()), 0);
         ASSERT_EQ(::symlink("nowhere", (list + "dangling").c_str()), 0);
+        ASSERT_EQ(::symlink("loop", (list + "loop").c_str()), 0);
         ASSERT_TRUE(write_file(list + "sub/inside.txt", "in"));
         ASSERT_TRUE(write_file(s.path("html/simple/a.txt"), "hello"));
         std::filesystem::create_directories(s.path("html/simple/sub"));
@@ -321,9 +327,15 @@ TEST_F(AutoindexTest, HtmlListsEveryVisibleEntryEscapedAndSorted) {
               std::string::npos);
     EXPECT_NE(body.find(html_line("link.txt", "link.txt", 8, exact, std::string(18, ' ') + "5")),
               std::string::npos);
-    // Hidden files and dangling links are left out; nothing else is.
+    // Links that lead nowhere are listed with the link's own size, as nginx does.
+    EXPECT_NE(body.find(html_line("dangling", "dangling", 8, exact, std::string(18, ' ') + "7")),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find(html_line("loop", "loop", 4, exact, std::string(18, ' ') + "4")),
+              std::string::npos)
+        << body;
+    // Hidden files are left out; nothing else is.
     EXPECT_EQ(body.find("hidden"), std::string::npos);
-    EXPECT_EQ(body.find("dangling"), std::string::npos);
     EXPECT_EQ(count_of(body, "<a href="), expected_entries().size() + 1);
     // The directory comes first, then the files in byte order.
     std::size_t last = body.find("<a href=\"../\">");

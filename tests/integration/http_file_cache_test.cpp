@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -214,6 +215,25 @@ TEST_F(HttpFileCacheTest, WithoutEventsCachedErrorLastsUntilValid) {
         },
         5s, 100ms));
     EXPECT_GE(seconds_since(created), 0.9) << "served before open_file_cache_valid";
+}
+
+// The index module's directory probe meets a link that loops while the index file's
+// earlier "not found" is still cached: 403, as nginx answers for ELOOP (it was a 404).
+// After open_file_cache_valid the index file's own lookup says ELOOP: 403 as well.
+TEST_F(HttpFileCacheTest, DirectoryThatBecameALoopingLinkIsForbidden) {
+    HttpClient c(port_);
+    auto r = get(c, "/noevents/loopy/index.html");  // caches ENOENT for the index file
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->status, 404);
+    ASSERT_EQ(::symlink("loopy", server_->path("html/noevents/loopy").c_str()), 0)
+        << std::strerror(errno);
+    r = get(c, "/noevents/loopy/");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 403);
+    EXPECT_TRUE(wait_until(
+        [&] { return server_->error_log().find("/loopy/\" failed (40:") != std::string::npos; },
+        5s))
+        << server_->error_log();
 }
 
 TEST_F(HttpFileCacheTest, CachedSmallFileHasTheSameResponseAsUncached) {
