@@ -203,6 +203,7 @@ ssize_t read_file_part(Request* r, off_t pos, off_t end, char** data) {
     }
     event::FileRead* op = st->op;
     ssize_t n;
+    bool submitted = false;
     if (op->event.active || op->event.complete) {
         // The read started by an earlier call: its result, or still in flight.
         n = st->reader->read(op);
@@ -217,12 +218,18 @@ ssize_t read_file_part(Request* r, off_t pos, off_t end, char** data) {
             }
         } else {
             n = st->reader->read(op);
+            submitted = true;
         }
     }
     if (n == event::k_io_again) {
         return n;
     }
     if (n < 0) {
+        if (submitted && errno == EAGAIN) {
+            // A thread pool's queue is full: the pool has logged it ("queue overflow"),
+            // and the request fails with no second line, as in nginx.
+            return event::k_io_error;
+        }
         log_error(r, LogLevel::crit, errno,
                   st->sync || st->reader == g_sync.get() ? "pread() failed" : "file read failed");
         return event::k_io_error;

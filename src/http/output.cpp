@@ -294,10 +294,13 @@ void send_response(Request* r) {
         // EAGAIN, instead of asking again only to be told EAGAIN (nginx does the same).
         const bool partial = file_follows && n > 0 && !c->write.ready && r->file_pos < r->file_end;
         if (n == event::k_io_again || partial || (chunk_limited && n > 0)) {
-            if (r->use_sendfile && r->file_pos < r->file_end && loc.tcp_nopush && !r->corked) {
+            if (r->use_sendfile && r->file_pos < r->file_end && loc.tcp_nopush && !r->corked &&
+                !thread_send_busy(r)) {
                 // The file takes more than this pass: cork until the response ends
                 // so that no partial segment leaves between the passes (nginx's
-                // tcp_nopush). A response sent in one pass never pays for it.
+                // tcp_nopush). A response sent in one pass never pays for it, nor
+                // does a task just handed to the pool: that is not a pass yet (its
+                // result, if partial, corks when it is taken).
                 const int on = 1;
                 if (::setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0) {
                     r->corked = true;
@@ -321,6 +324,10 @@ void send_response(Request* r) {
             return;
         }
         if (n < 0) {
+            if (pool_refused(n, errno)) {
+                close_http_connection(c);  // the pool's "queue overflow" line says it
+                return;
+            }
             log_conn(c, LogLevel::info, errno,
                      count > 0 ? "writev() failed while sending response to client"
                                : "sendfile() failed while sending response to client");

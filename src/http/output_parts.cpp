@@ -119,6 +119,10 @@ void send_parts(Request* r) {
             return;
         }
         if (n < 0) {
+            if (pool_refused(n, errno)) {
+                close_http_connection(c);  // the pool's "queue overflow" line says it
+                return;
+            }
             log_conn(c, LogLevel::info, errno,
                      count > 0 ? "writev() failed while sending response to client"
                                : "sendfile() failed while sending response to client");

@@ -151,7 +151,8 @@ ssize_t send_file_chunk(Request* r, off_t* pos, std::size_t size) {
         return n;
     }
     // The pool's queue is full (logged there as "thread pool ... queue overflow"):
-    // this response fails, the worker goes on.
+    // this response fails, the worker goes on. errno is EAGAIN: pool_refused().
+    errno = EAGAIN;
     return event::k_io_error;
 }
 

@@ -164,6 +164,8 @@ TEST_F(ThreadSendfileLoadTest, TwoHundredConcurrentRequestsOverflowATinyQueueAnd
     EXPECT_GT(count_of(log, "thread pool \"tiny\" queue overflow"), 0u);
     EXPECT_LE(count_of(log, "queue overflow"), static_cast<std::size_t>(failed))
         << "an overflow fails its own request and no other";
+    // The pool's line says it, once, as in nginx: no "sendfile() failed (11: ...)" after it.
+    EXPECT_EQ(count_of(log, "sendfile() failed"), 0u) << log.substr(0, 4000);
     EXPECT_EQ(log.find("[alert]"), std::string::npos) << log.substr(0, 4000);
     // The same worker serves the next request whole.
     HttpClient after(port_);
@@ -173,6 +175,43 @@ TEST_F(ThreadSendfileLoadTest, TwoHundredConcurrentRequestsOverflowATinyQueueAnd
     EXPECT_EQ(server_.workers(), workers) << "the worker was replaced";
     server_.stop(SIGQUIT);
     server_.expect_no_sanitizer_reports();
+}
+
+// tcp_nopush with files sent by the pool: a file that goes in one task is never
+// corked (the task in flight is not a second pass: that cost two setsockopt() per
+// response); one that takes several 64 KiB tasks is corked once and uncorked once.
+TEST_F(ThreadSendfileLoadTest, TcpNopushCorksOnlyFilesThatTakeMoreThanOneTask) {
+    start("aio threads; sendfile on; tcp_nopush on; sendfile_max_chunk 64k;");
+    HttpClient client(port_);
+    for (int i = 0; i < 3; ++i) {
+        const auto r = get_file(client, "/f4096");
+        ASSERT_TRUE(r) << client.error();
+        EXPECT_EQ(r->body, site_->bytes("f4096"));
+    }
+    // The client has the bytes when the thread has sent them, a moment before the
+    // worker takes the task's result (and logs it).
+    std::string log;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            log = server_.error_log();
+            return count_of(log, "thread sendfile: 4096 of 4096 bytes") == 3;
+        },
+        5s))
+        << log;
+    EXPECT_EQ(count_of(log, "TCP_CORK set"), 0u) << log;
+    const auto big = get_file(client, "/f1m7");
+    ASSERT_TRUE(big) << client.error();
+    EXPECT_EQ(sha256(big->body), sha256(site_->bytes("f1m7")));
+    EXPECT_TRUE(wait_until(
+        [&] {
+            log = server_.error_log();
+            return count_of(log, "TCP_CORK cleared") >= 1;
+        },
+        5s));
+    EXPECT_GE(count_of(log, "thread sendfile: 65536 of 65536 bytes"), 2u);
+    EXPECT_EQ(count_of(log, "TCP_CORK set"), 1u) << log;
+    EXPECT_EQ(count_of(log, "TCP_CORK cleared"), 1u) << log;
+    expect_clean_stop("[error]");
 }
 
 // strace attached to every thread of the worker: each sendfile() is made by a thread
