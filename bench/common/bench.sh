@@ -97,6 +97,18 @@ bench_stop_group() {
     wait "$pid" 2>/dev/null || true
 }
 
+# bench_cpu_ns PID: the CPU time in ns (schedstat) of a process, its threads, and its
+# children's threads: a server's master and all its workers.
+bench_cpu_ns() {
+    local total=0 pid file
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        for file in /proc/"$pid"/task/*/schedstat; do
+            [ -r "$file" ] && total=$((total + $(cut -d' ' -f1 "$file" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$total"
+}
+
 # bench_rotate SHIFT ITEM...: the items, one a line, starting at position SHIFT (mod
 # their number): each repetition starts with a different one, so that noise on a
 # shared machine lands on all alike.

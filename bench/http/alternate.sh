@@ -38,19 +38,11 @@ pin=()
 [ -n "$client_cpu" ] && pin=(taskset -c "$client_cpu")
 headers=()
 [ "$mode" = close ] && headers=(-H "Connection: close")
+# shellcheck source=bench/common/bench.sh
+source "$(dirname "$0")/../common/bench.sh"
 tmp=$(mktemp -d /tmp/evs-alternate.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# CPU time in ns of a process, its threads and its children's threads.
-cpu_ns() {
-    local total=0 pid file
-    for pid in "$1" $(pgrep -P "$1" || true); do
-        for file in /proc/"$pid"/task/*/schedstat; do
-            [ -r "$file" ] && total=$((total + $(cut -d' ' -f1 "$file")))
-        done
-    done
-    echo "$total"
-}
 
 median() {
     tr ' ' '\n' <<<"$*" | grep . | sort -g |
@@ -62,10 +54,10 @@ n=${#servers[@]}
 for ((rep = 0; rep < reps; rep++)); do
     for ((k = 0; k < n; k++)); do
         IFS=: read -r name port pid <<<"${servers[$(((k + rep) % n))]}"
-        before=$(cpu_ns "$pid")
+        before=$(bench_cpu_ns "$pid")
         perf stat -e task-clock -x, -o "$tmp/perf" "${pin[@]}" wrk -t1 -c"$connections" \
             -d"${duration}s" "${headers[@]}" "http://127.0.0.1:$port/$path" >"$tmp/wrk" 2>&1
-        after=$(cpu_ns "$pid")
+        after=$(bench_cpu_ns "$pid")
         requests=$(awk '/requests in/ {print $1}' "$tmp/wrk")
         ms=$(awk -F, '/task-clock/ {print $1}' "$tmp/perf")
         rps[$name]+=" $(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk")"

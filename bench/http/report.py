@@ -83,6 +83,59 @@ def load_tables(rows):
     return out, medians
 
 
+def per_request_us(field):
+    """A row's CPU time (server_cpu_ns or client_cpu_ns) per request, in µs."""
+    def value(row):
+        ns, requests = number(row, field), number(row, "requests")
+        return ns / 1000 / requests if ns is not None and requests else None
+    return value
+
+
+def client_share(row):
+    """wrk's CPU time / the run's length: 1.00 is its core saturated."""
+    ns, seconds = number(row, "client_cpu_ns"), number(row, "seconds")
+    return ns / 1e9 / seconds if ns is not None and seconds else None
+
+
+def cpu_tables(rows):
+    """The CPU each side spends per request, from the same wrk runs as the load table
+    (runs recorded before these fields existed have none: no table)."""
+    rows = [r for r in rows if "server_cpu_ns" in r]
+    if not rows:
+        return []
+    servers = present(rows)
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row["workers"], row["size"], row["mode"], row["server"])].append(row)
+    out = ["### CPU time per request (same wrk runs, medians)", "",
+           "Server: its master and workers (schedstat); client: wrk (user + system). "
+           "`wrk cpu` is wrk's CPU time / the run's length (1.00: its core saturated, "
+           "and requests/s then measure the client).", ""]
+    head = ["file", "connection", "workers"]
+    for s in servers:
+        head += [f"{s} server µs", f"{s} client µs", f"{s} wrk cpu"]
+    head += ["server µs evserve / lowest peer"]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "---|" * len(head))
+    for workers in sorted({r["workers"] for r in rows}, key=int):
+        for size in SIZES:
+            for mode in MODES:
+                cells = [SIZE_NAMES[size], mode, workers]
+                server = {}
+                for s in servers:
+                    rs = groups.get((workers, size, mode, s), [])
+                    server[s] = median_of(rs, per_request_us("server_cpu_ns"))
+                    cells += [fmt(server[s], 1),
+                              fmt(median_of(rs, per_request_us("client_cpu_ns")), 1),
+                              fmt(median_of(rs, client_share), 2)]
+                if all(v is None for v in server.values()):
+                    continue
+                cells.append(best_ratio(server, False))
+                out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
 def strace_counts(path):
     """{syscall: calls} from a `strace -c` summary."""
     counts = {}
@@ -233,6 +286,7 @@ def main():
         out += ["```", machine.read_text().strip(), "```", ""]
     load, medians = load_tables(read_lines(run / "load.txt"))
     out += load
+    out += cpu_tables(read_lines(run / "load.txt"))
     out += syscall_tables(run, read_lines(run / "syscalls.txt"))
     out += memory_table(read_lines(run / "memory.txt"))
     print("\n".join(out))

@@ -3,7 +3,11 @@
 # lighttpd and h2o side by side on 127.0.0.1 and measures, for each server:
 #
 #   1. requests/s and p50 / p99 latency under wrk, keepalive and `Connection: close`,
-#      with 1 worker (server on CPU 0, wrk on CPU 1) and with 2 workers;
+#      with 1 worker (server on CPU 0, wrk on CPU 1) and with 2 workers, and the CPU
+#      time per request of each side (the server's master and workers from
+#      schedstat, wrk's from bash's `times`): where wrk's core is saturated,
+#      requests/s measure the client, and the server's CPU per request is what
+#      tells the servers apart;
 #   2. system calls per request (strace -f -c on the workers while
 #      fixed_requests.py sends exactly N requests), 1 worker;
 #   3. memory per idle keepalive connection (Pss and RSS of the workers before and
@@ -347,6 +351,19 @@ memory_kb() {
     echo "$total"
 }
 
+# The children's CPU time (user + system, in ns) from the second line of bash's
+# `times` ("0m1.230s 0m2.540s").
+cpu_of_times() {
+    awk 'NR == 2 {
+        total = 0
+        for (i = 1; i <= 2; i++) {
+            split($i, t, "m")
+            total += t[1] * 60 + (t[2] + 0)
+        }
+        printf "%d\n", total * 1e9
+    }' "$1"
+}
+
 # wrk's summary as one line of key=value (latencies in microseconds).
 parse_wrk() {
     awk '
@@ -480,14 +497,25 @@ run_wrk() {
     local raw="$out/wrk/$workers-$size-$mode-$name-$rep.txt"
     local args=(-t1 -c"$connections" -d"${duration}s" --latency)
     [ "$mode" = close ] && args+=(-H "Connection: close")
-    if ! timeout $((duration + 60)) "${pin_client[@]}" wrk "${args[@]}" \
-        "http://127.0.0.1:$port/$size" >"$raw" 2>&1; then
+    local before after
+    before=$(bench_cpu_ns "${server_pid[$name]}")
+    # The subshell's `times` gives wrk's CPU time (user, system): wrk is its only
+    # child that runs (timeout waits for it).
+    if ! (
+        timeout $((duration + 60)) "${pin_client[@]}" wrk "${args[@]}" \
+            "http://127.0.0.1:$port/$size" >"$raw" 2>&1
+        rc=$?
+        times >"$raw.times"
+        exit $rc
+    ); then
         echo "   wrk against $name $size $mode failed:" >&2
         cat "$raw" >&2
         return 0
     fi
+    after=$(bench_cpu_ns "${server_pid[$name]}")
     echo "rep=$rep workers=$workers server=$name size=$size mode=$mode" \
-        "$(parse_wrk "$raw")" >>"$out/load.txt"
+        "$(parse_wrk "$raw") server_cpu_ns=$((after - before))" \
+        "client_cpu_ns=$(cpu_of_times "$raw.times") seconds=$duration" >>"$out/load.txt"
 }
 
 for workers in "${worker_counts[@]}"; do
