@@ -360,7 +360,7 @@ cpu_of_times() {
             split($i, t, "m")
             total += t[1] * 60 + (t[2] + 0)
         }
-        printf "%d\n", total * 1e9
+        printf "%.0f\n", total * 1e9
     }' "$1"
 }
 

@@ -229,10 +229,9 @@ inline std::vector<std::pair<std::pair<long long, long long>, std::string>> mult
     }
 }
 
-// Suites that serve the site (written once per suite) with one server per test,
-// parameterised by `Param` (a mode with a `name`; use site_param_name for the names).
-template <typename Param>
-class SiteServerTest : public ::testing::TestWithParam<Param> {
+// Suites that serve the site (written once per suite) with one server per test.
+// SiteServerTest<Param> below is the same, parameterised by a mode.
+class SiteServer : public ::testing::Test {
 protected:
     static void SetUpTestSuite() { site_ = new Site(); }
     static void TearDownTestSuite() {
@@ -275,6 +274,11 @@ protected:
     TestServer server_;
     std::uint16_t port_ = 0;
 };
+
+// SiteServer parameterised by `Param` (a mode with a `name`; use site_param_name for
+// the names).
+template <typename Param>
+class SiteServerTest : public SiteServer, public ::testing::WithParamInterface<Param> {};
 
 template <typename Param>
 std::string site_param_name(const ::testing::TestParamInfo<Param>& info) {

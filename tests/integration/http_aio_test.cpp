@@ -47,8 +47,6 @@ namespace {
 
 using namespace std::string_literals;
 
-Site* g_site = nullptr;
-
 // One way of reading files, as a set of directives for the location.
 struct Mode {
     const char* name;
@@ -112,49 +110,20 @@ bool uses_io_uring(const Mode& mode) {
 }
 
 // The site's server, for the suites below.
-class AioServer : public ::testing::Test {
+// The site's server with the Prometheus page at /metrics beside it.
+class AioServer : public SiteServer {
 protected:
-    static void SetUpTestSuite() { g_site = new Site(); }
-    static void TearDownTestSuite() {
-        delete g_site;
-        g_site = nullptr;
-    }
-
-    void SetUp() override { ASSERT_FALSE(g_site->dir().empty()) << "no directory takes O_DIRECT"; }
-
-    // Starts a server whose location / serves the site with `directives` (and
-    // /metrics the Prometheus page).
     void start(const std::string& directives, const std::string& events = "",
                const std::string& main = "") {
-        port_ = free_port();
-        std::string text;
-        text += "worker_processes 1;\nerror_log logs/error.log debug;\npid logs/evserve.pid;\n";
-        text += main + "\n";
-        text += "events { worker_connections 512; " + events + " }\n";
-        text += "http {\n    access_log off;\n    server {\n        listen 127.0.0.1:" +
-                std::to_string(port_) + ";\n        root " + g_site->dir() + ";\n" +
-                "        location / { " + directives + " }\n" +
-                "        location = /metrics { stub_status; status_format prometheus; }\n" +
-                "    }\n}\n";
-        ASSERT_TRUE(server_.configure(text));
-        ASSERT_TRUE(server_.start());
+        SiteServer::start(
+            directives, events, main, "debug",
+            "        location = /metrics { stub_status; status_format prometheus; }\n");
     }
 
-    std::optional<HttpResponse> get(HttpClient& client, const std::string& path,
-                                    const std::string& range = "") {
-        std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n";
-        if (!range.empty()) {
-            request += "Range: bytes=" + range + "\r\n";
-        }
-        request += "\r\n";
-        if (!client.send(request)) {
-            return std::nullopt;
-        }
-        return client.read_response(false, 60s);
+    static std::optional<HttpResponse> get(HttpClient& client, const std::string& path,
+                                           const std::string& range = "") {
+        return get_file(client, path, range);
     }
-
-    TestServer server_;
-    std::uint16_t port_ = 0;
 };
 
 class AioTest : public AioServer, public ::testing::WithParamInterface<Mode> {};
@@ -167,7 +136,7 @@ TEST_P(AioTest, ServesEveryFileWholeAndByRangesByteExact) {
     start(mode.directives, "", mode.main);
     HttpClient client(port_);
     ASSERT_TRUE(client.ok());
-    expect_site_served(*g_site, client);
+    expect_site_served(*site_, client);
     if (HasFatalFailure()) {
         return;
     }
@@ -244,7 +213,7 @@ TEST_P(AioQueueLoadTest, TwoHundredConcurrentRequestsWithFourSlotsAreAllByteExac
     }
     // Every request is sent before any response is read, so that the worker has
     // many reads to start at once.
-    const std::string& big = g_site->bytes("f1m7");
+    const std::string& big = site_->bytes("f1m7");
     const std::string want_big = sha256(big);
     for (int i = 0; i < k_clients; ++i) {
         const std::string range = i % 3 == 0 ? "Range: bytes=777-1048000\r\n" : "";
@@ -285,7 +254,7 @@ TEST_P(AioQueueLoadTest, TwoHundredConcurrentRequestsWithFourSlotsAreAllByteExac
 TEST_P(AioQueueLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlotsGetExactBytes) {
     const QueueMode& mode = GetParam();
     start(mode.directives + " output_buffers 1 128k;"s, "worker_aio_requests 8;");
-    const std::string& big = g_site->bytes("f64m");
+    const std::string& big = site_->bytes("f64m");
     for (int round = 0; round < 20; ++round) {
         HttpClient c(port_);
         ASSERT_TRUE(c.ok());
@@ -305,7 +274,7 @@ TEST_P(AioQueueLoadTest, ClientsThatGoAwayMidReadLeaveNothingBehindAndReusedSlot
         ASSERT_TRUE(c.ok());
         const auto r = get(c, "/f1m7", i % 2 == 0 ? "" : "100-200000");
         ASSERT_TRUE(r) << c.error();
-        const std::string& bytes = g_site->bytes("f1m7");
+        const std::string& bytes = site_->bytes("f1m7");
         EXPECT_EQ(sha256(r->body),
                   i % 2 == 0 ? sha256(bytes) : sha256(std::string_view(bytes).substr(100, 199901)));
     }
@@ -341,7 +310,7 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     for (HttpClient& c : clients) {
         ASSERT_TRUE(c.send("GET /f64m HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
     }
-    const std::string want = sha256(g_site->bytes("f64m"));
+    const std::string want = sha256(site_->bytes("f64m"));
     int exact = 0;
     int failed = 0;
     for (HttpClient& c : clients) {
@@ -363,7 +332,7 @@ TEST_F(AioLoadTest, AFullThreadPoolQueueFailsThoseRequestsAloneAndTheWorkerGoesO
     HttpClient after(port_);
     const auto r = get(after, "/f1m7");
     ASSERT_TRUE(r) << after.error();
-    EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+    EXPECT_EQ(sha256(r->body), sha256(site_->bytes("f1m7")));
     server_.stop(SIGQUIT);
     server_.expect_no_sanitizer_reports();
 }
@@ -401,7 +370,7 @@ protected:
         const auto r = get(client, "/f1m7");
         EXPECT_TRUE(r) << client.error();
         if (r) {
-            EXPECT_EQ(sha256(r->body), sha256(g_site->bytes("f1m7")));
+            EXPECT_EQ(sha256(r->body), sha256(site_->bytes("f1m7")));
         }
         strace.signal(SIGINT);
         EXPECT_TRUE(strace.wait(10s).has_value());
