@@ -428,8 +428,10 @@ public:
     // it does within `timeout`. Bytes that arrive meanwhile are appended to `extra`.
     bool wait_closed(std::chrono::milliseconds timeout, std::string* extra = nullptr) {
         const auto deadline = Clock::now() + timeout;
+        // Bounded by the deadline even while bytes keep coming (a large body would
+        // otherwise be read to its end).
         while (!eof_) {
-            if (!fill(deadline) && !eof_) {
+            if ((!fill(deadline) && !eof_) || Clock::now() >= deadline) {
                 break;
             }
         }
