@@ -31,6 +31,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -38,6 +39,7 @@
 #include "core/time_cache.hpp"
 #include "event/connection.hpp"
 #include "event/event.hpp"
+#include "event/io.hpp"
 #include "event/stats.hpp"
 
 namespace evs::event {
@@ -79,6 +81,13 @@ struct FileRead {
     virtual ~FileRead();
 };
 
+// A k_io_error that a thread pool's full queue caused, already logged by the pool
+// ("queue overflow"): the caller fails the request without a line of its own, as
+// nginx does. `err` is errno right after the call.
+inline bool pool_refused(ssize_t n, int err) {
+    return n == k_io_error && err == EAGAIN;
+}
+
 class FileReader {
 public:
     // How long an operation may stay in flight before an [alert] says so (nginx has
@@ -103,7 +112,9 @@ public:
 
     // Reads op->size bytes at op->offset of op->fd into op->buf. Returns the bytes
     // read (0 at end of file), k_io_again (op->handler will run; call again then),
-    // or k_io_error with errno set.
+    // or k_io_error with errno set. A thread pool whose queue is full refuses a new
+    // operation with k_io_error and EAGAIN (a read never fails with EAGAIN otherwise)
+    // and has logged it: see pool_refused().
     ssize_t read(FileRead* op);
 
     void set_op_timeout(core::Msec timeout) { op_timeout_ = timeout; }

@@ -601,28 +601,24 @@ void autoindex_handler(Request* r, const char* dir) {
         }
         struct stat st {};
         if (::fstatat(::dirfd(d), de->d_name, &st, 0) < 0) {
-            const int err = errno;
-            if (err == EACCES) {
-                // nginx logs it and leaves the entry out.
-                log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir,
-                                  de->d_name);
-                continue;
-            }
-            if (err != ENOENT && err != ELOOP) {
-                log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir,
-                                  de->d_name);
-                finalize_request(r, 500);
-                return;
-            }
-            // A dangling or looping symbolic link: listed with the link's own size and
-            // time, as nginx does (type "other"). A file removed meanwhile fails here
-            // too and is left out.
-            if (::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT) {
+            int err = errno;
+            // A dangling or looping symbolic link is listed with the link's own size
+            // and time (type "other"), as nginx does; a file removed meanwhile is not.
+            if (err == ENOENT || err == ELOOP) {
+                if (::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                    err = 0;
+                } else if (errno == ENOENT) {
                     continue;
+                } else {
+                    err = errno;
                 }
-                log_request_error(r, LogLevel::crit, errno, "lstat() \"%s%s\" failed", dir,
+            }
+            if (err != 0) {
+                log_request_error(r, LogLevel::crit, err, "stat() \"%s%s\" failed", dir,
                                   de->d_name);
+                if (err == EACCES) {
+                    continue;  // nginx leaves the entry out
+                }
                 finalize_request(r, 500);
                 return;
             }

@@ -225,10 +225,8 @@ ssize_t read_file_part(Request* r, off_t pos, off_t end, char** data) {
         return n;
     }
     if (n < 0) {
-        if (submitted && errno == EAGAIN) {
-            // A thread pool's queue is full: the pool has logged it ("queue overflow"),
-            // and the request fails with no second line, as in nginx.
-            return event::k_io_error;
+        if (submitted && event::pool_refused(n, errno)) {
+            return event::k_io_error;  // the pool's "queue overflow" line says it
         }
         log_error(r, LogLevel::crit, errno,
                   st->sync || st->reader == g_sync.get() ? "pread() failed" : "file read failed");

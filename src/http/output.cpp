@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "event/file_read.hpp"
 #include "event/io.hpp"
 #include "event/loop.hpp"
 #include "http/file_read.hpp"
@@ -324,7 +325,7 @@ void send_response(Request* r) {
             return;
         }
         if (n < 0) {
-            if (pool_refused(n, errno)) {
+            if (event::pool_refused(n, errno)) {
                 close_http_connection(c);  // the pool's "queue overflow" line says it
                 return;
             }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "event/file_read.hpp"
 #include "event/io.hpp"
 #include "event/loop.hpp"
 #include "http/file_read.hpp"
@@ -119,7 +120,7 @@ void send_parts(Request* r) {
             return;
         }
         if (n < 0) {
-            if (pool_refused(n, errno)) {
+            if (event::pool_refused(n, errno)) {
                 close_http_connection(c);  // the pool's "queue overflow" line says it
                 return;
             }

@@ -22,12 +22,9 @@
 
 #include <sys/types.h>
 
-#include <cerrno>
-
 #include <cstddef>
 #include <string_view>
 
-#include "event/io.hpp"
 #include "http/request.hpp"
 
 namespace evs::event {
@@ -39,15 +36,9 @@ namespace evs::http {
 // Sends up to `size` bytes of r's file from *pos to the client, advancing *pos by
 // what was sent: the bytes sent (0: the file is shorter than it was), k_io_again
 // (the socket is full, or the task is in flight: the output resumes by itself), or
-// k_io_error with errno set. k_io_error with EAGAIN (which sendfile() itself never
-// gives as an error) is the pool's queue overflow, already logged by the pool: the
-// caller ends the response without a line of its own (pool_refused()), as nginx.
+// k_io_error with errno set; with EAGAIN (which sendfile() itself never gives as an
+// error) it is the pool's queue overflow, already logged: event::pool_refused().
 ssize_t send_file_chunk(Request* r, off_t* pos, std::size_t size);
-
-// A k_io_error from send_file_chunk() that the pool refused and logged (see above).
-inline bool pool_refused(ssize_t n, int err) {
-    return n == event::k_io_error && err == EAGAIN;
-}
 
 // A sendfile task of r's is in flight: nothing may be written to the connection.
 bool thread_send_busy(const Request* r);
